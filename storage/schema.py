@@ -152,16 +152,24 @@ class ModelSchema(BaseModel):
         ]:
             found = [c for c in self.columns if c.role is role]
             if need_one and len(found) != 1:
-                raise ValueError(f"the schema needs exactly one {role.value!r} column; got {len(found)}")
+                raise ValueError(
+                    f"the schema needs exactly one {role.value!r} column; got {len(found)}"
+                )
             if not need_one and len(found) > 1:
-                raise ValueError(f"the schema allows at most one {role.value!r} column; got {len(found)}")
+                raise ValueError(
+                    f"the schema allows at most one {role.value!r} column; got {len(found)}"
+                )
         if self.timestamp.dtype is not DType.TIMESTAMP:
-            raise ValueError(f"timestamp column {self.timestamp.name!r} must have dtype 'timestamp'")
+            raise ValueError(
+                f"timestamp column {self.timestamp.name!r} must have dtype 'timestamp'"
+            )
         if self.id.dtype is not DType.STRING:
             raise ValueError(f"id column {self.id.name!r} must have dtype 'string'")
         for col in self.columns:
             if col.dtype is DType.TIMESTAMP and col.role is not Role.TIMESTAMP:
-                raise ValueError(f"column {col.name!r}: only the timestamp column may have dtype 'timestamp'")
+                raise ValueError(
+                    f"column {col.name!r}: only the timestamp column may have dtype 'timestamp'"
+                )
         if self.score is not None and self.score.dtype is not DType.FLOAT:
             raise ValueError(f"score column {self.score.name!r} must have dtype 'float'")
         if self.latency is not None and self.latency.dtype not in (DType.FLOAT, DType.INT):
@@ -169,7 +177,9 @@ class ModelSchema(BaseModel):
         if self.task is Task.REGRESSION:
             for col in (self.prediction, self.label):
                 if col is not None and col.dtype not in (DType.FLOAT, DType.INT):
-                    raise ValueError(f"regression column {col.name!r} must be numeric; got {col.dtype.value!r}")
+                    raise ValueError(
+                        f"regression column {col.name!r} must be numeric; got {col.dtype.value!r}"
+                    )
         else:
             if self.classes is not None and len(self.classes) < 2:
                 raise ValueError("a classification model needs at least two classes")
@@ -333,7 +343,9 @@ def infer_schema(
     categorical = set(categorical)
     missing = [c for c in [*named.values(), *sensitive, *categorical] if c not in frame.columns]
     if missing:
-        raise SchemaError(f"columns {missing!r} are not in the reference data (has {list(frame.columns)!r})")
+        raise SchemaError(
+            f"columns {missing!r} are not in the reference data (has {list(frame.columns)!r})"
+        )
     taken = set(named.values()) | set(sensitive)
     if features is None:
         features = [c for c in frame.columns if c not in taken]
@@ -348,27 +360,53 @@ def infer_schema(
     for name in features:
         dtype = dtype_of_series(frame[name], name=name)
         if dtype is DType.TIMESTAMP:
-            raise SchemaError(f"feature {name!r} is a timestamp; only numeric, boolean or categorical features are supported")
-        specs.append(ColumnSpec(name=name, role=Role.FEATURE, dtype=dtype, categorical=name in categorical))
+            raise SchemaError(
+                f"feature {name!r} is a timestamp; only numeric, boolean or categorical features are supported"
+            )
+        specs.append(
+            ColumnSpec(name=name, role=Role.FEATURE, dtype=dtype, categorical=name in categorical)
+        )
     for name in sensitive:
         dtype = dtype_of_series(frame[name], name=name)
         specs.append(ColumnSpec(name=name, role=Role.SENSITIVE, dtype=dtype, categorical=True))
-    for role, name in [(Role.PREDICTION, prediction), (Role.SCORE, score), (Role.LABEL, label), (Role.LATENCY, latency_ms)]:
+    for role, name in [
+        (Role.PREDICTION, prediction),
+        (Role.SCORE, score),
+        (Role.LABEL, label),
+        (Role.LATENCY, latency_ms),
+    ]:
         if name is None:
             continue
         dtype = dtype_of_series(frame[name], name=name)
         if role is Role.SCORE:
             dtype = DType.FLOAT
-        if role in (Role.PREDICTION, Role.LABEL) and not task.is_classification and dtype is DType.INT:
+        if (
+            role in (Role.PREDICTION, Role.LABEL)
+            and not task.is_classification
+            and dtype is DType.INT
+        ):
             dtype = DType.FLOAT
-        specs.append(ColumnSpec(name=name, role=role, dtype=dtype, categorical=task.is_classification and role in (Role.PREDICTION, Role.LABEL)))
+        specs.append(
+            ColumnSpec(
+                name=name,
+                role=role,
+                dtype=dtype,
+                categorical=task.is_classification and role in (Role.PREDICTION, Role.LABEL),
+            )
+        )
     classes: tuple[Scalar, ...] | None = None
     if task.is_classification:
-        values = pd.concat([frame[prediction]] + ([frame[label]] if label else [])).dropna().unique()
-        classes = tuple(sorted((_python_scalar(v) for v in values), key=lambda v: (str(type(v)), v)))
+        values = (
+            pd.concat([frame[prediction]] + ([frame[label]] if label else [])).dropna().unique()
+        )
+        classes = tuple(
+            sorted((_python_scalar(v) for v in values), key=lambda v: (str(type(v)), v))
+        )
         if positive_class is None and task is Task.BINARY and classes:
             positive_class = classes[-1]
     try:
-        return ModelSchema(task=task, columns=tuple(specs), classes=classes, positive_class=positive_class)
+        return ModelSchema(
+            task=task, columns=tuple(specs), classes=classes, positive_class=positive_class
+        )
     except ValueError as exc:
         raise SchemaError(str(exc)) from exc

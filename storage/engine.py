@@ -1,0 +1,167 @@
+"""Engines, sessions and migrations.
+
+The database URL is, in order: the ``url`` argument, ``DRIFTWARDEN_DATABASE_URL``,
+or a SQLite file ``./driftwarden.db``. ``postgresql://`` URLs use psycopg 3.
+
+SQLite is set up for several processes: WAL journal, a 30 s busy timeout, foreign
+keys on, and every write transaction begun ``IMMEDIATE`` so two writers wait for
+each other instead of failing on lock upgrade. Read-only work can use
+:func:`read_engine`, whose transactions begin ``DEFERRED``.
+
+Migrations (Alembic, ``storage/migrations``) are applied automatically the first
+time a process opens a URL, and by ``driftwarden db upgrade``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import DatabaseUnavailableError
+
+ENV_URL = "DRIFTWARDEN_DATABASE_URL"
+DEFAULT_URL = "sqlite:///driftwarden.db"
+BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+_lock = threading.Lock()
+
+
+def database_url(url: str | None = None) -> str:
+    """Resolve the database URL (argument, environment, default) and pick psycopg 3."""
+    url = url or os.environ.get(ENV_URL) or DEFAULT_URL
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = "DEFERRED" if conn.get_execution_options().get("readonly") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """The process-wide engine for ``url``, migrated to the newest schema on first use.
+
+    Raises
+    ------
+    DatabaseUnavailableError
+        If the database cannot be reached or migrated.
+    """
+    resolved = database_url(url)
+    with _lock:
+        engine = _engines.get(resolved)
+        if engine is None:
+            parsed = make_url(resolved)
+            kwargs: dict[str, Any] = {}
+            if parsed.get_backend_name() == "sqlite":
+                if parsed.database and parsed.database != ":memory:":
+                    Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                kwargs["connect_args"] = {
+                    "timeout": BUSY_TIMEOUT_MS / 1000,
+                    "check_same_thread": False,
+                }
+            else:
+                kwargs["pool_pre_ping"] = True
+            engine = create_engine(resolved, **kwargs)
+            if parsed.get_backend_name() == "sqlite":
+                _setup_sqlite(engine)
+            _engines[resolved] = engine
+        if migrate and resolved not in _migrated:
+            upgrade(engine)
+            _migrated.add(resolved)
+    return engine
+
+
+def read_engine(engine: Engine) -> Engine:
+    """A view of ``engine`` whose SQLite transactions begin DEFERRED (for readers)."""
+    return engine.execution_options(readonly=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session inside one transaction: commit on success, roll back on error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at, or ``None`` for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def upgrade(engine: Engine) -> str | None:
+    """Apply every pending migration; return the revision reached."""
+    from alembic import command
+
+    try:
+        if current_revision(engine) == head_revision():
+            return head_revision()
+        command.upgrade(_alembic_config(engine), "head")
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot open the database at {redact(str(engine.url))}: {exc.orig}"
+        ) from exc
+    return head_revision()
+
+
+def dispose_all() -> None:
+    """Close every engine (tests, forked processes)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _migrated.clear()
