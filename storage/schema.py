@@ -187,11 +187,11 @@ class ModelSchema(BaseModel):
                 raise ValueError(
                     f"binary_classification needs exactly two classes; got {list(self.classes)!r}"
                 )
-            if self.positive_class is not None and self.classes is not None:
-                if self.positive_class not in self.classes:
-                    raise ValueError(
-                        f"positive_class {self.positive_class!r} is not one of the classes {list(self.classes)!r}"
-                    )
+            pos, classes = self.positive_class, self.classes
+            if pos is not None and classes is not None and pos not in classes:
+                raise ValueError(
+                    f"positive_class {pos!r} is not one of the classes {list(classes)!r}"
+                )
         return self
 
     # -- lookups -------------------------------------------------------------
@@ -361,7 +361,7 @@ def infer_schema(
         dtype = dtype_of_series(frame[name], name=name)
         if dtype is DType.TIMESTAMP:
             raise SchemaError(
-                f"feature {name!r} is a timestamp; only numeric, boolean or categorical features are supported"
+                f"feature {name!r} is a timestamp; features must be numeric, boolean or categorical"
             )
         specs.append(
             ColumnSpec(name=name, role=Role.FEATURE, dtype=dtype, categorical=name in categorical)
