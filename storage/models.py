@@ -281,6 +281,9 @@ class AlertSeries(Base):
     last_notified_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    # start of the open incident (first breaching window of the firing streak); set when the
+    # series fires, kept through ``no_data`` windows, cleared when it resolves (migration 0002)
+    open_since: Mapped[datetime | None]
 
 
 class AlertEvent(Base):
