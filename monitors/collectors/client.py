@@ -1,0 +1,360 @@
+"""The Python SDK: register models, log predictions and labels, load windows.
+
+Examples
+--------
+>>> import pandas as pd, tempfile, os
+>>> from monitors.collectors import Client
+>>> url = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "dw.db")
+>>> client = Client(url)
+>>> ref = pd.DataFrame({"id": ["a", "b", "c"], "ts": ["2024-01-01T00:00:00Z"] * 3,
+...                     "x": [1.0, 2.0, 3.0], "y": [0, 1, 1]})
+>>> ref["ts"] = pd.to_datetime(ref["ts"])
+>>> _ = client.register_model("m", task="binary_classification", reference=ref,
+...                           id="id", timestamp="ts", prediction="y")
+>>> client.log("m", ref).stored
+3
+>>> client.log("m", ref).already_present
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitors.collectors.ingest import (
+    IngestResult,
+    LabelResult,
+    arrow_to_frame,
+    ingest_labels,
+    ingest_predictions,
+)
+from monitors.collectors.validate import NewColumns
+from monitors.errors import IngestError
+from storage import bulk
+from storage.engine import get_engine, session_scope
+from storage.logs import log_table, role_column
+from storage.registry import (
+    add_columns,
+    create_model,
+    get_model,
+    list_models,
+    model_schema,
+    reference_version,
+    save_artifact,
+    set_reference,
+    update_model,
+)
+from storage.schema import ColumnSpec, ModelSchema, Role, Task, infer_schema
+
+_EPOCH = pd.Timestamp(0, tz="UTC")
+ScoringFunction = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A registered model as the SDK shows it."""
+
+    name: str
+    task: str
+    window: str
+    schema: ModelSchema
+    reference_version: int | None
+    retention_days: int | None
+    config: dict[str, Any]
+
+
+def to_utc(value: datetime | str | pd.Timestamp) -> pd.Timestamp:
+    """A timestamp as aware UTC (naive values are taken as UTC)."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def to_micros(value: datetime | str | pd.Timestamp) -> int:
+    """Epoch microseconds of a timestamp (the log tables' storage form)."""
+    return (to_utc(value) - _EPOCH) // pd.Timedelta(1, "us")
+
+
+def _frame(data: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    return pd.DataFrame.from_records(list(data))
+
+
+class Client:
+    """Entry point for model services and ML engineers.
+
+    Parameters
+    ----------
+    database_url
+        SQLAlchemy URL; default ``DRIFTWARDEN_DATABASE_URL`` or ``sqlite:///driftwarden.db``.
+    """
+
+    def __init__(self, database_url: str | None = None) -> None:
+        self.url = database_url
+        self.engine = get_engine(database_url)
+        self._scorers: dict[str, ScoringFunction] = {}
+
+    # -- registry ------------------------------------------------------------
+    def register_model(
+        self,
+        name: str,
+        *,
+        task: Task | str,
+        schema: ModelSchema | None = None,
+        reference: pd.DataFrame | None = None,
+        id: str | None = None,
+        timestamp: str | None = None,
+        prediction: str | None = None,
+        score: str | None = None,
+        label: str | None = None,
+        sensitive: Sequence[str] = (),
+        categorical: Sequence[str] = (),
+        latency_ms: str | None = None,
+        features: Sequence[str] | None = None,
+        positive_class: Any = None,
+        window: str = "1d",
+        config: Mapping[str, Any] | None = None,
+        retention_days: int | None = None,
+    ) -> ModelInfo:
+        """Register a model with an explicit schema, or one inferred from ``reference``.
+
+        Raises
+        ------
+        SchemaError
+            If the schema cannot be built; ``DuplicateModelError`` if the name is taken.
+        """
+        if schema is None:
+            if reference is None or id is None or timestamp is None or prediction is None:
+                raise IngestError(
+                    "register_model needs either schema= or reference= with id=, timestamp= "
+                    "and prediction= naming its columns"
+                )
+            schema = infer_schema(
+                reference,
+                task=task,
+                id=id,
+                timestamp=timestamp,
+                prediction=prediction,
+                score=score,
+                label=label,
+                sensitive=sensitive,
+                categorical=categorical,
+                latency_ms=latency_ms,
+                features=features,
+                positive_class=positive_class,
+            )
+        checked = self._check_config(config)
+        with session_scope(self.engine) as session:
+            model = create_model(
+                session, name, schema, window=window, config=checked, retention_days=retention_days
+            )
+            if reference is not None:
+                set_reference(session, model, self._reference_frame(reference, schema))
+        return self.model(name)
+
+    @staticmethod
+    def _check_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not config:
+            return {}
+        from monitors.config import MonitorConfig, load_config
+
+        parsed: MonitorConfig = load_config(dict(config))
+        return parsed.model_dump(mode="json", exclude_defaults=True)
+
+    @staticmethod
+    def _reference_frame(frame: pd.DataFrame, schema: ModelSchema) -> pd.DataFrame:
+        from monitors.collectors.validate import validate_predictions
+
+        validated = validate_predictions(frame, schema, on_new_columns="quarantine")
+        if validated.problems:
+            shown = "; ".join(str(p) for p in validated.problems[:5])
+            raise IngestError(f"the reference data has invalid rows: {shown}")
+        good = validated.good.drop(columns="__row")
+        ts = schema.timestamp.name
+        good[ts] = pd.to_datetime(good[ts].to_numpy(dtype=np.int64), unit="us", utc=True)
+        return good
+
+    def set_reference(self, name: str, frame: pd.DataFrame) -> int:
+        """Store a new reference version for a model; returns the version number."""
+        with session_scope(self.engine) as session:
+            model = get_model(session, name)
+            ref = set_reference(session, model, self._reference_frame(frame, model_schema(model)))
+            return ref.version
+
+    def add_columns(self, name: str, columns: Sequence[ColumnSpec]) -> ModelSchema:
+        """Schema evolution: add nullable features; a type conflict changes nothing."""
+        with session_scope(self.engine) as session:
+            model = get_model(session, name)
+            add_columns(session, model, columns)
+            return model_schema(model)
+
+    def configure(
+        self,
+        name: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        window: str | None = None,
+        retention_days: int | None = None,
+    ) -> ModelInfo:
+        """Set a model's analysis config (validated), window size or retention."""
+        checked = self._check_config(config) if config is not None else None
+        with session_scope(self.engine) as session:
+            update_model(
+                session,
+                get_model(session, name),
+                config=checked,
+                window=window,
+                retention_days=retention_days,
+            )
+        return self.model(name)
+
+    def set_artifact(self, name: str, artifact: object, *, trusted: Sequence[str] = ()) -> int:
+        """Store a scikit-learn model (or skops bytes) for explanations; returns its version."""
+        from monitors.artifacts import dump_artifact, load_artifact
+
+        data = artifact if isinstance(artifact, bytes) else dump_artifact(artifact)
+        load_artifact(data, trusted=trusted)  # refuse untrusted content up front
+        with session_scope(self.engine) as session:
+            return save_artifact(session, get_model(session, name), data, trusted=trusted).version
+
+    def set_scoring_function(self, name: str, function: ScoringFunction) -> None:
+        """Use an in-process scoring function for explanations (not persisted)."""
+        self.model(name)
+        self._scorers[name] = function
+
+    def scoring_function(self, name: str) -> ScoringFunction | None:
+        return self._scorers.get(name)
+
+    def model(self, name: str) -> ModelInfo:
+        with session_scope(self.engine) as session:
+            model = get_model(session, name)
+            return ModelInfo(
+                name=model.name,
+                task=model.task,
+                window=model.window,
+                schema=model_schema(model),
+                reference_version=reference_version(session, model),
+                retention_days=model.retention_days,
+                config=dict(model.config),
+            )
+
+    def models(self) -> list[ModelInfo]:
+        """Every registered model."""
+        with session_scope(self.engine) as session:
+            names = [m.name for m in list_models(session)]
+        return [self.model(n) for n in names]
+
+    # -- logging ---------------------------------------------------------------
+    def log(
+        self,
+        name: str,
+        data: pd.DataFrame | Iterable[Mapping[str, Any]],
+        *,
+        strict: bool = False,
+        on_new_columns: NewColumns = "add",
+        source: str | None = None,
+    ) -> IngestResult:
+        """Validate and store predictions; re-sending a ``prediction_id`` stores nothing twice."""
+        return ingest_predictions(
+            [_frame(data)],
+            name,
+            url=self.url,
+            strict=strict,
+            on_new_columns=on_new_columns,
+            source=source or "sdk",
+        )
+
+    def log_labels(
+        self,
+        name: str,
+        data: pd.DataFrame | Iterable[Mapping[str, Any]],
+        *,
+        id: str | None = None,
+        label: str | None = None,
+        strict: bool = False,
+    ) -> LabelResult:
+        """Backfill labels by ``prediction_id``; unknown ids are reported back."""
+        return ingest_labels(
+            [_frame(data)],
+            name,
+            url=self.url,
+            id_column=id,
+            label_column=label,
+            strict=strict,
+            source="sdk",
+        )
+
+    def load_window(
+        self,
+        name: str,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Rows with ``start <= timestamp < end`` as a DataFrame in the schema's dtypes."""
+        return load_window(self.url, name, start, end, columns=columns)
+
+    def purge(self, name: str, before: datetime | str, *, batch: int = 50_000) -> int:
+        """Delete logged rows older than ``before``; metrics and reports are kept."""
+        return purge(self.url, name, before, batch=batch)
+
+
+def load_window(
+    url: str | None,
+    name: str,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    *,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Column-wise (Arrow) load of a model's rows in ``[start, end)``."""
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        model = get_model(session, name)
+        schema = model_schema(model)
+        table = log_table(model)
+        ts_phys = role_column(model, Role.TIMESTAMP).physical
+        physical = {c.name: c.physical for c in model.columns}
+    if columns is not None:
+        unknown = [c for c in columns if c not in physical]
+        if unknown:
+            raise IngestError(f"model {name!r} has no column(s) {unknown!r}")
+        wanted = [physical[c] for c in columns]
+    else:
+        wanted = None
+    with bulk.bulk_connection(url) as conn:
+        data = bulk.read_rows(
+            conn,
+            table,
+            ts_column=ts_phys,
+            start_us=None if start is None else to_micros(start),
+            end_us=None if end is None else to_micros(end),
+            columns=wanted,
+        )
+    return arrow_to_frame(data, model, schema)
+
+
+def purge(url: str | None, name: str, before: datetime | str, *, batch: int = 50_000) -> int:
+    """Delete a model's logged rows (their sensitive attributes with them) before a time."""
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        model = get_model(session, name)
+        table = log_table(model)
+        ts_phys = role_column(model, Role.TIMESTAMP).physical
+        id_phys = role_column(model, Role.ID).physical
+    with bulk.bulk_connection(url) as conn:
+        return bulk.purge_rows(
+            conn,
+            table,
+            ts_column=ts_phys,
+            id_column=id_phys,
+            before_us=to_micros(before),
+            batch=batch,
+        )
