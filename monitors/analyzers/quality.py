@@ -295,6 +295,20 @@ def _value_counts(series: pd.Series) -> pd.Series:
     return series.value_counts(dropna=True, sort=False)
 
 
+def _top_counts(counts: pd.Series, k: int) -> list[dict[str, Any]]:
+    """The ``k`` largest counts, most frequent first, ties by value text (row-order free)."""
+    if k == 0 or counts.empty:
+        return []
+    arr = counts.to_numpy()
+    if len(arr) > k:
+        kth = np.partition(arr, len(arr) - k)[len(arr) - k]
+        counts = counts[arr >= kth]
+    items = sorted(
+        ((_json_scalar(v), int(c)) for v, c in counts.items()), key=lambda t: (-t[1], str(t[0]))
+    )
+    return [{"value": v, "count": c} for v, c in items[:k]]
+
+
 def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
@@ -518,11 +532,7 @@ def _column_quality(
             known = counts.index.isin(list(profile.categories))
             new = counts[~known]
             n_new = int(new.sum())
-            new = new.sort_values(ascending=False, kind="stable")
-            listed = [
-                {"value": _json_scalar(v), "count": int(c)}
-                for v, c in new.iloc[: config.max_new_categories_listed].items()
-            ]
+            listed = _top_counts(new, config.max_new_categories_listed)
             checks.append(
                 _share_check(
                     "new_category_share",

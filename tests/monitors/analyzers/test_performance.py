@@ -242,6 +242,20 @@ def test_expected_calibration_error_matches_calibration_curve_bins() -> None:
     assert sum(c["count"] for c in curve) == len(y)
 
 
+def test_expected_calibration_error_values_on_bin_edges_follow_calibration_curve() -> None:
+    y = np.array([0, 1, 1, 0, 1, 0, 1, 1, 0, 1])
+    s = np.array([0.0, 0.1, 0.2, 0.2, 0.5, 0.5, 0.6, 0.9, 1.0, 1.0])
+    prob_true, prob_pred = calibration_curve(y, s, n_bins=5, strategy="uniform")
+    ece, curve = expected_calibration_error(y, s, n_bins=5)
+    assert [c["fraction_positive"] for c in curve] == pytest.approx(prob_true.tolist())
+    assert [c["mean_predicted"] for c in curve] == pytest.approx(prob_pred.tolist())
+    # edges 0, .2, .4, .6, .8, 1; a value on an inner edge falls in the lower bin
+    assert [c["count"] for c in curve] == [4, 3, 3]
+    assert [c["bin_low"] for c in curve] == pytest.approx([0.0, 0.4, 0.8])
+    expected = (4 * abs(2 / 4 - 0.5 / 4) + 3 * abs(2 / 3 - 1.6 / 3) + 3 * abs(2 / 3 - 2.9 / 3)) / 10
+    assert ece == pytest.approx(expected)
+
+
 def test_expected_calibration_error_rejects_probabilities_outside_unit_interval() -> None:
     with pytest.raises(ValueError, match=re.escape("probabilities must be in [0, 1]")):
         expected_calibration_error(np.array([0, 1]), np.array([0.2, 1.5]))
