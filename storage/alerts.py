@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from storage.models import (
     AlertChannel,
@@ -92,12 +92,14 @@ def model_windows(
     return [(start, end) for start, end in session.execute(query)]
 
 
-def _match(column: object, wanted: str | None, *, any_when_none: bool = False) -> object | None:
+def _match(
+    column: InstrumentedAttribute[str], wanted: str | None, *, any_when_none: bool = False
+) -> ColumnElement[bool] | None:
     if wanted is None:
-        return None if any_when_none else (column == "")  # type: ignore[comparison-overlap]
+        return None if any_when_none else (column == "")
     if wanted == WILDCARD:
-        return column != ""  # type: ignore[comparison-overlap]
-    return column == wanted  # type: ignore[comparison-overlap]
+        return column != ""
+    return column == wanted
 
 
 def metric_points(
@@ -115,7 +117,7 @@ def metric_points(
     value, otherwise that value. When ``group`` is given and ``feature`` is ``None`` any
     feature matches (a group key already names its attribute).
     """
-    query: Select[tuple[datetime, datetime, str, str, float | None, str]] = (
+    query = (
         select(
             MetricResult.window_start,
             MetricResult.window_end,
@@ -133,10 +135,13 @@ def metric_points(
     ]
     for condition in conditions:
         if condition is not None:
-            query = query.where(condition)  # type: ignore[arg-type]
+            query = query.where(condition)
     if after is not None:
         query = query.where(MetricResult.window_end > after)
-    return [MetricPoint(*row) for row in session.execute(query)]
+    return [
+        MetricPoint(start, end, feat, grp, value, analyzer)
+        for start, end, feat, grp, value, analyzer in session.execute(query).tuples()
+    ]
 
 
 def series_for_rule(session: Session, rule_id: int, *, lock: bool = False) -> list[AlertSeries]:
