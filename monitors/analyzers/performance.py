@@ -45,13 +45,11 @@ from sklearn.metrics import (
     accuracy_score,
     brier_score_loss,
     confusion_matrix,
-    f1_score,
     log_loss,
     mean_absolute_error,
     mean_absolute_percentage_error,
-    precision_score,
+    precision_recall_fscore_support,
     r2_score,
-    recall_score,
     roc_auc_score,
     root_mean_squared_error,
 )
@@ -373,14 +371,16 @@ def _classification(
     else:
         value, why = _safe(lambda: accuracy_score(t, p))
         out.append(_judge("accuracy", value, n, config, _why(base, why), min_n=m))
-        for name, fn in (
-            ("precision", precision_score),
-            ("recall", recall_score),
-            ("f1", f1_score),
-        ):
-            value, why = _safe(partial(fn, t, p, **kwargs))
-            if why == "undefined for this window":
-                why = _UNDEFINED[name]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prf = precision_recall_fscore_support(t, p, **kwargs)[:3]
+            error = None
+        except ValueError as exc:
+            prf, error = (math.nan, math.nan, math.nan), str(exc)
+        for name, raw in zip(("precision", "recall", "f1"), prf, strict=True):
+            value = finite_or_none(float(raw))
+            why = error or (_UNDEFINED[name] if value is None else None)
             out.append(_judge(name, value, n, config, _why(base, why), min_n=m))
     matrix = confusion_matrix(t, p, labels=list(range(len(classes)))) if n else None
     out.append(
