@@ -304,7 +304,7 @@ def group_fairness(
                         ci_low=_num(low[g]),
                         ci_high=_num(high[g]),
                         n=n_used,
-                        insufficient_data=n_used < s.min_size or value is None,
+                        insufficient_data=n_used < s.min_size or val is None,
                         reason=_REASONS.get(m) if val is None else None,
                     )
                 )
