@@ -140,7 +140,7 @@ def metric_points(
         query = query.where(MetricResult.window_end > after)
     return [
         MetricPoint(start, end, feat, grp, value, analyzer)
-        for start, end, feat, grp, value, analyzer in session.execute(query).tuples()
+        for start, end, feat, grp, value, analyzer in session.execute(query)
     ]
 
 
@@ -165,7 +165,7 @@ def series(session: Session, *, model: str | None = None) -> list[tuple[AlertSer
     )
     if model is not None:
         query = query.where(AlertRule.model == model)
-    return [(s, r) for s, r in session.execute(query).tuples()]
+    return [(s, r) for s, r in session.execute(query)]
 
 
 def series_by_id(session: Session, series_id: int) -> AlertSeries | None:
@@ -206,10 +206,10 @@ def events(
         query = query.where(AlertEvent.at >= since)
     if limit is not None:
         query = query.order_by(None).order_by(AlertEvent.id.desc()).limit(limit)
-        rows = list(session.execute(query).tuples())
-        rows.reverse()
-        return rows
-    return list(session.execute(query).tuples())
+    found = [(event, series, rule) for event, series, rule in session.execute(query)]
+    if limit is not None:
+        found.reverse()
+    return found
 
 
 def outbox_messages(

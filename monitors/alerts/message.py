@@ -252,7 +252,10 @@ def slack_payload(n: Notification, *, base_url: str | None = None) -> dict[str, 
     ]
     link = dashboard_link(n, base_url=base_url)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": one_line(head)[:150]}},
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": slack_escape(one_line(head)[:150])},
+        },
         {"type": "section", "fields": fields[:10]},
     ]
     if len(fields) > 10:
