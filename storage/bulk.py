@@ -298,7 +298,7 @@ def append_rows(bulk: BulkConnection, table: Table, data: dict[str, Any]) -> Non
             if bulk.backend == "sqlite":
                 import pyarrow.compute as pc
 
-                ts = pc.strftime(ts, format="%Y-%m-%d %H:%M:%S.%f")
+                ts = pc.strftime(ts, format="%Y-%m-%d %H:%M:%S")  # %S has the µs
             arrays.append(ts)
         else:
             arrays.append(
