@@ -1,0 +1,295 @@
+"""Export a fairness report: read inputs from the database, render, write, record.
+
+This is the I/O side of :mod:`monitors.reports`; :func:`assemble_report` and the
+renderers stay pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from monitors.analyzers.fairness import FairnessConfig
+from monitors.collectors.client import load_window, to_utc
+from monitors.errors import ConfigError, ReportError
+from monitors.reports.assemble import (
+    FAIRNESS_METRICS,
+    AlertEventRow,
+    AuditReport,
+    ReportInputs,
+    assemble_report,
+)
+from monitors.reports.render import FORMATS, RENDERERS, Format
+from monitors.reports.signing import Signer
+from storage.engine import get_engine, session_scope
+from storage.metrics import metrics_frame
+from storage.models import AlertEvent, AlertRule, AlertSeries, Model, ReportExport
+from storage.registry import get_model, model_schema, reference_version
+
+#: Stored analyzers summarised in the report's drift and attribution section.
+SUMMARISED_ANALYZERS: Final = ("drift", "explain")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What :func:`export_report` wrote and recorded."""
+
+    report: AuditReport
+    files: tuple[Path, ...]
+    export_id: int
+    signed: bool
+
+
+def parse_time(value: str | datetime, *, option: str) -> datetime:
+    """An ISO 8601 time as an aware UTC ``datetime`` (naive values are taken as UTC).
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not an ISO 8601 time; the message names ``option``.
+    """
+    try:
+        return to_utc(value).to_pydatetime()
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"{option}: expected an ISO 8601 time such as 2024-05-01T00:00:00Z; got {value!r}"
+        ) from exc
+
+
+def _stamp(value: datetime) -> str:
+    return value.strftime("%Y%m%dT%H%M%SZ")
+
+
+def report_filename(model: str, start: datetime, end: datetime, sha256: str, fmt: str) -> str:
+    """The file name of an export: sanitised model name, period and hash prefix.
+
+    Characters other than letters, digits, ``_``, ``.`` and ``-`` become ``_`` and
+    leading dots are dropped, so the name has no path separator and cannot be ``..``.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> report_filename("../etc/passwd", datetime(2024, 1, 1, tzinfo=UTC),
+    ...                 datetime(2024, 2, 1, tzinfo=UTC), "ab" * 32, "json")
+    'etc_passwd_20240101T000000Z_20240201T000000Z_abababababab.json'
+    """
+    safe = _UNSAFE.sub("_", model).lstrip("._")[:100] or "model"
+    return f"{safe}_{_stamp(start)}_{_stamp(end)}_{sha256[:12]}.{fmt}"
+
+
+def confined_path(out_dir: Path, filename: str) -> Path:
+    """``out_dir / filename`` resolved, refusing anything that is not directly inside ``out_dir``.
+
+    Raises
+    ------
+    ReportError
+        If the resolved path is outside ``out_dir`` (``..``, absolute names, links).
+    """
+    root = out_dir.resolve()
+    path = (root / filename).resolve()
+    if path.parent != root:
+        raise ReportError(
+            f"report file {filename!r}: expected a file directly inside {str(root)!r}; "
+            f"got a path to {str(path)!r}"
+        )
+    return path
+
+
+def _fairness_rules(session: Session, model: str) -> list[AlertRule]:
+    return list(
+        session.scalars(
+            select(AlertRule)
+            .where(AlertRule.model == model, AlertRule.metric.in_(sorted(FAIRNESS_METRICS)))
+            .order_by(AlertRule.name)
+        )
+    )
+
+
+def _alert_events(
+    session: Session, rule_ids: Sequence[int], start: datetime, end: datetime
+) -> list[AlertEventRow]:
+    if not rule_ids:
+        return []
+    in_window = and_(AlertEvent.window_start < end, AlertEvent.window_end > start)
+    at_in_period = and_(
+        AlertEvent.window_start.is_(None), AlertEvent.at >= start, AlertEvent.at < end
+    )
+    rows = session.execute(
+        select(AlertEvent, AlertSeries, AlertRule)
+        .join(AlertSeries, AlertEvent.series_id == AlertSeries.id)
+        .join(AlertRule, AlertEvent.rule_id == AlertRule.id)
+        .where(AlertEvent.rule_id.in_(list(rule_ids)), or_(in_window, at_in_period))
+        .order_by(AlertEvent.at, AlertEvent.id)
+    ).tuples()
+    return [
+        AlertEventRow(
+            rule=rule.name,
+            metric=rule.metric,
+            feature=series.feature or None,
+            group=series.group or None,
+            severity=rule.severity,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            at=event.at,
+            window_start=event.window_start,
+            window_end=event.window_end,
+            value=event.value,
+            threshold=event.threshold,
+        )
+        for event, series, rule in rows
+    ]
+
+
+def model_fairness_config(model: Model) -> FairnessConfig:
+    """The model's stored fairness settings (``config["fairness"]``), or the defaults."""
+    stored = (model.config or {}).get("fairness") or {}
+    return FairnessConfig.model_validate(stored)
+
+
+def gather_inputs(
+    database_url: str | None, model: str, *, start: datetime, end: datetime
+) -> tuple[ReportInputs, FairnessConfig]:
+    """Read what a report of ``model`` over ``[start, end)`` needs from the database.
+
+    Returns
+    -------
+    (ReportInputs, FairnessConfig)
+        The inputs, and the model's stored fairness config (defaults if none).
+
+    Raises
+    ------
+    UnknownModelError
+        If no model has that name.
+    """
+    engine = get_engine(database_url)
+    with session_scope(engine) as session:
+        stored_model = get_model(session, model)
+        schema = model_schema(stored_model)
+        ref_version = reference_version(session, stored_model)
+        config = model_fairness_config(stored_model)
+        stored = pd.concat(
+            [
+                metrics_frame(session, model=stored_model, start=start, end=end, analyzer=a)
+                for a in SUMMARISED_ANALYZERS
+            ],
+            ignore_index=True,
+        )
+        rules = _fairness_rules(session, model)
+        events = _alert_events(session, [r.id for r in rules], start, end)
+        rule_names = tuple(r.name for r in rules)
+    columns = [schema.prediction.name, *(s.name for s in schema.sensitive)]
+    if schema.label is not None:
+        columns.append(schema.label.name)
+    frame = load_window(database_url, model, start, end, columns=columns)
+    inputs = ReportInputs(
+        model=model,
+        schema=schema,
+        reference_version=ref_version,
+        start=start,
+        end=end,
+        frame=frame,
+        stored_metrics=stored,
+        fairness_rules=rule_names,
+        alert_events=tuple(events),
+    )
+    return inputs, config
+
+
+def export_report(
+    database_url: str | None,
+    model: str,
+    *,
+    start: datetime,
+    end: datetime,
+    out_dir: Path,
+    formats: Sequence[Format] = FORMATS,
+    sensitive: Sequence[str] | None = None,
+    config: FairnessConfig | None = None,
+    created_by: str = "unknown",
+    signer: Signer | None = None,
+) -> ExportResult:
+    """Assemble, render and write a fairness report, and record the export.
+
+    Parameters
+    ----------
+    database_url : str or None
+        SQLAlchemy URL (``None``: ``DRIFTWARDEN_DATABASE_URL`` or the default).
+    model : str
+        Registered model name.
+    start, end : datetime
+        The period ``[start, end)`` (aware).
+    out_dir : Path
+        Directory the files are written to (created if missing); names come from
+        :func:`report_filename` and are checked by :func:`confined_path`.
+    formats : sequence of {"html", "pdf", "json", "csv"}
+        Formats to write.
+    sensitive : sequence of str, optional
+        Only these sensitive attributes.
+    config : FairnessConfig, optional
+        Settings; default the model's stored fairness config.
+    created_by : str
+        Who exported it (kept in the ``report_export`` row, not in the content).
+    signer : Signer, optional
+        Sign the exports (see :mod:`monitors.reports.signing`).
+
+    Returns
+    -------
+    ExportResult
+        The report, the written paths and the id of the ``report_export`` row, whose
+        ``files`` map each file name to its format, SHA-256 and size.
+
+    Raises
+    ------
+    ConfigError
+        If a format is unknown.
+    ReportError
+        If the period has no rows, or an output path would leave ``out_dir``.
+    """
+    unknown = [f for f in formats if f not in RENDERERS]
+    if unknown or not formats:
+        raise ConfigError(
+            f"--format: expected one or more of {', '.join(FORMATS)}; got {list(formats)!r}"
+        )
+    inputs, stored_config = gather_inputs(database_url, model, start=start, end=end)
+    report = assemble_report(inputs, config=config or stored_config, sensitive=sensitive)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rendered: list[tuple[Path, str, bytes]] = []
+    for fmt in dict.fromkeys(formats):
+        name = report_filename(model, start, end, report.content_sha256, fmt)
+        rendered.append((confined_path(out_dir, name), fmt, RENDERERS[fmt](report, signer=signer)))
+    for path, _, data in rendered:
+        path.write_bytes(data)
+    files = {
+        path.name: {"format": fmt, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        for path, fmt, data in rendered
+    }
+    with session_scope(get_engine(database_url)) as session:
+        row = ReportExport(
+            model=model,
+            content_sha256=report.content_sha256,
+            parameters=dict(report.parameters),
+            files=files,
+            software_version=importlib.metadata.version("driftwarden"),
+            signature=signer.sign_content(report.content_sha256) if signer else None,
+            created_by=created_by,
+        )
+        session.add(row)
+        session.flush()
+        export_id = row.id
+    return ExportResult(
+        report=report,
+        files=tuple(p for p, _, _ in rendered),
+        export_id=export_id,
+        signed=signer is not None,
+    )
