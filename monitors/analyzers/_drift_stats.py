@@ -283,12 +283,13 @@ def tv_distance(ref_p: FloatArray, cur_p: FloatArray) -> float:
 def chi2_goodness_of_fit(
     ref_counts: NDArray[np.int64], cur_counts: NDArray[np.int64], epsilon: float
 ) -> tuple[float, float]:
-    """Chi-square of the current counts against the reference proportions.
+    """Chi-square of the current counts against the reference proportions (Evidently's test).
 
-    ``scipy.stats.chisquare(f_obs=current, f_exp=p_ref * n_current)`` — Evidently's
-    ``chisquare`` test. Categories unseen in the reference get the reference proportion
-    ``epsilon`` (then proportions are renormalised), so the statistic stays finite.
-    With a single category overall the test is undefined: ``(0.0, 1.0)``.
+    ``scipy.stats.chisquare(f_obs=current, f_exp=p_ref * n_current)``. Categories unseen in
+    the reference get the reference proportion ``epsilon`` (then proportions are
+    renormalised), so the statistic stays finite. It treats the reference proportions as
+    exact, so its false-positive rate exceeds alpha when the reference is not much larger
+    than the window. With a single category overall: ``(0.0, 1.0)``.
     """
     if ref_counts.size < 2:
         return 0.0, 1.0
@@ -298,6 +299,22 @@ def chi2_goodness_of_fit(
         ref_p = ref_p / ref_p.sum()
     f_exp = ref_p * cur_counts.sum()
     res = stats.chisquare(cur_counts.astype(np.float64), f_exp)
+    return float(res.statistic), float(res.pvalue)
+
+
+def chi2_homogeneity(
+    ref_counts: NDArray[np.int64], cur_counts: NDArray[np.int64]
+) -> tuple[float, float]:
+    """Two-sample chi-square test of homogeneity of the 2 x k table (reference, current).
+
+    ``scipy.stats.chi2_contingency(table, correction=False)``: both samples are random, so
+    the false-positive rate is alpha whatever the sizes; categories seen on one side only
+    need no smoothing. For two categories it equals the pooled Z-test (``z**2``). With a
+    single category overall: ``(0.0, 1.0)``.
+    """
+    if ref_counts.size < 2:
+        return 0.0, 1.0
+    res = stats.chi2_contingency(np.vstack([ref_counts, cur_counts]), correction=False)
     return float(res.statistic), float(res.pvalue)
 
 

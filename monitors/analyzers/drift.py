@@ -178,6 +178,10 @@ class DriftConfig(BaseModel):
     discrete_max_unique: int = Field(5, ge=1)
     """Numeric columns with at most this many distinct values (reference and window together)
     are decided like categorical ones."""
+    chi2_variant: Literal["contingency", "goodness_of_fit"] = "contingency"
+    """``contingency``: two-sample ``chi2_contingency`` of the 2 x k table (false-positive rate =
+    alpha); ``goodness_of_fit``: Evidently's ``chisquare`` of the window against the reference
+    proportions (too many false positives unless the reference is much larger than the window)."""
     methods: MethodChoice = Field(default_factory=MethodChoice)
     """Deciding metric by kind and size."""
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
@@ -202,7 +206,7 @@ class DriftConfig(BaseModel):
     """Multivariate drift when the cross-validated ROC AUC is >= this."""
     multivariate_top_k: int = Field(5, ge=1)
     """How many separating features to report."""
-    multivariate_max_iter: int = Field(100, ge=1)
+    multivariate_max_iter: int = Field(50, ge=1)
     """Boosting iterations of the HistGradientBoostingClassifier."""
     multivariate_min_rows: int = Field(100, ge=10)
     """Fewer rows than this on either side gives ``insufficient_data``."""
@@ -556,19 +560,26 @@ def _categorical_metrics(
         thr = config.threshold_for(column, metric)
         out.append(MetricValue(metric, value, p, thr, _verdict(metric, value, p, thr), details))
 
-    chi, chi_p = st.chi2_goodness_of_fit(ref_counts, cur_counts, eps)
     unseen = [
         {"category": _json_scalar(c), "count": int(n)}
         for c, r, n in zip(categories, ref_counts, cur_counts, strict=True)
         if r == 0 and n > 0
     ]
+    if config.chi2_variant == "contingency":
+        chi, chi_p = st.chi2_homogeneity(ref_counts, cur_counts)
+        test = "scipy.stats.chi2_contingency([reference, current], correction=False)"
+        handling = "unseen categories are cells with reference count 0 (no smoothing needed)"
+    else:
+        chi, chi_p = st.chi2_goodness_of_fit(ref_counts, cur_counts, eps)
+        test = "scipy.stats.chisquare(current, reference proportions * n_current)"
+        handling = f"reference proportion {eps} for unseen categories, renormalised"
     add(
         "chi2",
         chi,
         chi_p,
-        test="scipy.stats.chisquare(current counts, reference proportions * n_current)",
+        test=test,
         unseen_categories=unseen,
-        unseen_handling=f"reference proportion {eps} for unseen categories, renormalised",
+        unseen_handling=handling,
         dof=int(ref_counts.size - 1),
     )
     if ref_counts.size == 2:
