@@ -131,7 +131,7 @@ def _alert_events(
         .join(AlertRule, AlertEvent.rule_id == AlertRule.id)
         .where(AlertEvent.rule_id.in_(list(rule_ids)), or_(in_window, at_in_period))
         .order_by(AlertEvent.at, AlertEvent.id)
-    ).tuples()
+    ).all()
     return [
         AlertEventRow(
             rule=rule.name,
