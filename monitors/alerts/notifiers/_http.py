@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import httpx
 
 from monitors.alerts.notifiers.base import (
@@ -13,6 +16,20 @@ from monitors.alerts.notifiers.base import (
 )
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+_clients: dict[tuple[int, float], httpx.Client] = {}
+_lock = threading.Lock()
+
+
+def _client(timeout: float) -> httpx.Client:
+    """A shared client per process and timeout (building one costs an SSL context)."""
+    key = (os.getpid(), timeout)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+            _clients[key] = client
+        return client
 
 
 def post(
@@ -35,8 +52,7 @@ def post(
     if refused is not None:
         return Delivery.permanent(f"{what}: {refused}")
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(url, content=body, headers=headers)
+        response = _client(timeout).post(url, content=body, headers=headers)
     except httpx.TimeoutException as exc:
         return Delivery.retry(f"{what}: timed out ({type(exc).__name__})")
     except httpx.TransportError as exc:

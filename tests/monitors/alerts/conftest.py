@@ -18,6 +18,7 @@ import email.policy
 import fcntl
 import ipaddress
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -69,22 +70,60 @@ def alerts_postgres_server() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating takes a while)."""
+    from storage.engine import dispose_all, get_engine
+
+    path = tmp_path_factory.mktemp("template") / "dw.db"
+    get_engine(f"sqlite:///{path}")
+    dispose_all()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_template(alerts_postgres_server: str) -> Iterator[str]:
+    """A migrated PostgreSQL database used as ``TEMPLATE`` for each test's database."""
+    import psycopg
+    from psycopg import sql
+
+    from storage.engine import dispose_all, get_engine
+
+    name = f"dw_tmpl_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(alerts_postgres_server), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    get_engine(make_url(alerts_postgres_server).set(database=name).render_as_string(False))
+    dispose_all()
+    yield name
+    with psycopg.connect(_libpq(alerts_postgres_server), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty database (SQLite file, then a fresh PostgreSQL database)."""
+    """URL of an empty, migrated database (SQLite file, then a fresh PostgreSQL database)."""
     from storage.engine import dispose_all
 
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'dw.db'}"
+        target = tmp_path / "dw.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
+        yield f"sqlite:///{target}"
         dispose_all()
         return
     import psycopg
     from psycopg import sql
 
     server = request.getfixturevalue("alerts_postgres_server")
+    template = request.getfixturevalue("_postgres_template")
     name = f"dw_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -315,7 +354,9 @@ class HttpServer:
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = int(self.httpd.server_address[1])
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:
