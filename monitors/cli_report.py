@@ -17,7 +17,7 @@ import typer
 from pydantic import ValidationError
 
 from monitors.analyzers.fairness import DisparityThresholds, FairnessConfig
-from monitors.errors import ConfigError, MonitorError, ReportError
+from monitors.errors import ConfigError, MonitorError, ReportError, StorageError
 from monitors.reports.export import export_report, model_fairness_config, parse_time
 from monitors.reports.render import FORMATS, Format
 from monitors.reports.signing import VERIFY_KEY_ENV, Signer, load_public_key
@@ -230,7 +230,7 @@ def report_command(
             n_bootstrap=n_bootstrap,
             seed=seed,
         )
-    except MonitorError as exc:
+    except (MonitorError, StorageError) as exc:
         message = str(exc)
         if database_url:
             message = message.replace(database_url, redact(database_url))

@@ -11,7 +11,7 @@ Two independent checks, either of which can vouch for a file:
   hash to it, and an HTML, PDF or CSV file's file signature must verify over its
   bytes with the signature slot zeroed (see :mod:`monitors.reports.signing`).
 
-``altered`` when any check finds a mismatch (also: a JSON file whose content does
+``altered`` when any check finds a mismatch (also: a JSON report whose content does
 not hash to its own ``content_sha256``, or a signature by the given key that does not
 verify); else ``verified`` when a check vouched for it; else ``unknown`` (hash not in
 the database and no valid signature by a trusted key, or not a driftwarden report).
@@ -29,6 +29,7 @@ from typing import Any, Final, Literal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
+from monitors.reports.assemble import TITLE
 from monitors.reports.canonical import content_sha256
 from monitors.reports.signing import check, content_message, file_message, file_slot, public_key_hex
 from storage.engine import get_engine, session_scope
@@ -104,7 +105,7 @@ def _json_fields(data: bytes) -> tuple[dict[str, str], str | None]:
         return {}, None
     if not isinstance(doc, dict) or not isinstance(doc.get("content_sha256"), str):
         return {}, None
-    fields = {"sha256": doc["content_sha256"]}
+    fields = {"sha256": doc["content_sha256"], "report": str(doc.get("title"))}
     sig = doc.get("signature")
     if isinstance(sig, dict):
         for key, src in (("signature", "content_signature"), ("public_key", "public_key")):
@@ -145,7 +146,7 @@ def verify_bytes(
     file_hash = hashlib.sha256(data).hexdigest()
     verdicts: list[Status] = []
     reasons: list[str] = []
-    if fmt == "json" and recomputed != sha:
+    if fmt == "json" and recomputed != sha and fields.get("report") == TITLE:
         verdicts.append("altered")
         reasons.append("the content does not hash to the embedded content_sha256")
 
