@@ -70,24 +70,57 @@ def postgres_server_url() -> str:
     return url
 
 
-def _fresh_postgres_database(server_url: str) -> Iterator[str]:
+def _create_database(server_url: str, name: str, *, template: str | None = None) -> None:
     import psycopg
     from psycopg import sql
 
-    name = f"dw_{uuid.uuid4().hex}"
-    admin = _psycopg_conninfo(server_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        query += sql.SQL(" TEMPLATE {} STRATEGY FILE_COPY").format(sql.Identifier(template))
+    with psycopg.connect(_psycopg_conninfo(server_url), autocommit=True) as conn:
+        conn.execute(query)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(_psycopg_conninfo(server_url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def _database_url(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str) -> Iterator[str]:
+    """Name of a database migrated once per session, copied for each test (fast set-up)."""
+    from storage.engine import dispose_all, get_engine
+
+    name = f"dw_template_{uuid.uuid4().hex}"
+    _create_database(postgres_server_url, name)
     try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        get_engine(_database_url(postgres_server_url, name))
+        dispose_all()  # a template must have no open connections
+        yield name
+    finally:
+        dispose_all()
+        _drop_database(postgres_server_url, name)
+
+
+def _fresh_postgres_database(server_url: str, *, template: str | None = None) -> Iterator[str]:
+    name = f"dw_{uuid.uuid4().hex}"
+    _create_database(server_url, name, template=template)
+    try:
+        yield _database_url(server_url, name)
     finally:
         from storage.engine import dispose_all
 
         dispose_all()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        _drop_database(server_url, name)
 
 
 def _sqlite_file_url(tmp_path: Path) -> Iterator[str]:
@@ -103,12 +136,29 @@ def _sqlite_file_url(tmp_path: Path) -> Iterator[str]:
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
 )
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty database: a SQLite file, then a fresh PostgreSQL database."""
+    """URL of a new database: a SQLite file, then a fresh PostgreSQL database.
+
+    The PostgreSQL database is a copy of a migrated template (creating and migrating
+    one per test is slow); the SQLite file does not exist yet. Either way the first
+    ``storage.engine.get_engine`` brings it to the newest schema.
+    """
     if request.param == "sqlite":
         yield from _sqlite_file_url(tmp_path)
     else:
         server = request.getfixturevalue("postgres_server_url")
-        yield from _fresh_postgres_database(server)
+        template = request.getfixturevalue("postgres_template")
+        yield from _fresh_postgres_database(server, template=template)
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a database with no tables at all (migration tests), on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        yield from _sqlite_file_url(tmp_path)
+    else:
+        yield from _fresh_postgres_database(request.getfixturevalue("postgres_server_url"))
 
 
 @pytest.fixture
@@ -118,6 +168,6 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL database (PostgreSQL-only tests)."""
-    yield from _fresh_postgres_database(postgres_server_url)
+def postgres_url(postgres_server_url: str, postgres_template: str) -> Iterator[str]:
+    """URL of a fresh, migrated PostgreSQL database (PostgreSQL-only tests)."""
+    yield from _fresh_postgres_database(postgres_server_url, template=postgres_template)
