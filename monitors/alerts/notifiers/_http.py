@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -16,6 +17,16 @@ from monitors.alerts.notifiers.base import (
 )
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+class _NoRequestLines(logging.Filter):
+    """Drop httpx's ``HTTP Request: POST <url>`` lines: the URL may be a secret (Slack)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HTTP Request")
+
+
+logging.getLogger("httpx").addFilter(_NoRequestLines())
 
 _clients: dict[tuple[int, float], httpx.Client] = {}
 _lock = threading.Lock()
