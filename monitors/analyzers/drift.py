@@ -22,31 +22,38 @@ are excluded from the tests and counted in the details. A side with fewer than `
 = 30 non-missing values gives ``insufficient_data``.
 """
 
-from __future__ import annotations
-
 import math
 import os
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pydantic
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitors.analyzers import _drift_stats as st
-from monitors.analyzers._drift_multivariate import MultivariateDrift, multivariate_drift
-from monitors.analyzers.base import (
-    DRIFT,
-    INSUFFICIENT_DATA,
-    OK,
-    MetricRecord,
-    finite_or_none,
+from monitors.analyzers._drift_config import (
+    CATEGORICAL_METRICS,
+    NUMERIC_METRICS,
+    P_VALUE_METRICS,
+    DriftConfig,
+    DriftThresholds,
+    FeatureDriftOverride,
+    MethodChoice,
+    drift_config,
 )
-from monitors.errors import ConfigError
+from monitors.analyzers._drift_multivariate import MultivariateDrift, multivariate_drift
+from monitors.analyzers._drift_results import (
+    CategoricalProfile,
+    ColumnDrift,
+    DriftReport,
+    MetricValue,
+    NumericProfile,
+    ReferenceProfile,
+    _python,
+    drift_records,
+)
+from monitors.analyzers.base import DRIFT, INSUFFICIENT_DATA, OK
 from storage.schema import Kind, ModelSchema
 
 __all__ = [
@@ -67,273 +74,6 @@ __all__ = [
     "multivariate_drift",
     "prepare_reference",
 ]
-
-MetricName = Literal[
-    "ks",
-    "wasserstein_normed",
-    "psi",
-    "jensenshannon",
-    "kl",
-    "anderson_darling",
-    "chi2",
-    "z_test",
-    "tvd",
-]
-NumericMethod = Literal[
-    "ks", "wasserstein_normed", "psi", "jensenshannon", "kl", "anderson_darling"
-]
-CategoricalMethod = Literal["chi2", "z_test", "psi", "jensenshannon", "tvd"]
-
-#: Metrics whose verdict is ``p_value < threshold``; all others are ``value >= threshold``.
-P_VALUE_METRICS: frozenset[str] = frozenset({"ks", "anderson_darling", "chi2", "z_test"})
-NUMERIC_METRICS: tuple[str, ...] = (
-    "ks",
-    "wasserstein_normed",
-    "psi",
-    "jensenshannon",
-    "kl",
-    "anderson_darling",
-)
-CATEGORICAL_METRICS: tuple[str, ...] = ("chi2", "z_test", "psi", "jensenshannon", "tvd")
-
-
-# --------------------------------------------------------------------------- config
-class DriftThresholds(BaseModel):
-    """Per-metric thresholds. P-value metrics flag drift when ``p < threshold``; distances
-    when ``value >= threshold``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    ks: float = Field(0.05, gt=0, lt=1)
-    """KS p-value threshold (Evidently: 0.05)."""
-    wasserstein_normed: float = Field(0.1, gt=0)
-    """Wasserstein distance divided by the reference std (Evidently: 0.1)."""
-    psi: float = Field(0.1, gt=0)
-    """Population stability index (Evidently: 0.1; 0.25 is the classic "major shift")."""
-    jensenshannon: float = Field(0.1, gt=0)
-    """Jensen–Shannon distance, natural log (Evidently and NannyML: 0.1)."""
-    kl: float = Field(0.1, gt=0)
-    """KL(reference || current) in nats (Evidently: 0.1)."""
-    anderson_darling: float = Field(0.05, gt=0, lt=1)
-    """Anderson–Darling k-sample p-value threshold (0.05)."""
-    chi2: float = Field(0.05, gt=0, lt=1)
-    """Chi-square goodness-of-fit p-value threshold (0.05)."""
-    z_test: float = Field(0.05, gt=0, lt=1)
-    """Two-proportion Z-test p-value threshold (0.05)."""
-    tvd: float = Field(0.1, gt=0, le=1)
-    """Total variation distance (0.1)."""
-
-
-class MethodChoice(BaseModel):
-    """Which metric decides a column's drift, by kind and reference size."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    numeric_small: NumericMethod = "ks"
-    """Numeric column (> ``discrete_max_unique`` values), reference n <= ``size_split``."""
-    numeric_large: NumericMethod = "wasserstein_normed"
-    """Numeric column (> ``discrete_max_unique`` values), reference n > ``size_split``."""
-    categorical_small: CategoricalMethod = "chi2"
-    """Categorical (or low-cardinality numeric) with > 2 values, reference n <= ``size_split``."""
-    binary_small: CategoricalMethod = "z_test"
-    """Exactly two values overall, reference n <= ``size_split``."""
-    categorical_large: CategoricalMethod = "jensenshannon"
-    """Categorical, boolean or low-cardinality numeric, reference n > ``size_split``."""
-
-
-class FeatureDriftOverride(BaseModel):
-    """Per-column settings; unset fields fall back to the global ones."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    method: MetricName | None = None
-    """Metric that decides this column, instead of the automatic choice."""
-    threshold: float | None = Field(None, gt=0)
-    """Threshold of the deciding metric for this column."""
-    thresholds: dict[MetricName, float] = Field(default_factory=dict)
-    """Thresholds of individual metrics for this column (partial)."""
-    size_split: int | None = Field(None, ge=0)
-    """Reference size up to which p-value tests decide, for this column."""
-
-    @model_validator(mode="after")
-    def _check_thresholds(self) -> FeatureDriftOverride:
-        for name, value in self.thresholds.items():
-            _check_threshold(name, value)
-        return self
-
-
-def _check_threshold(name: str, value: float) -> None:
-    if not (value > 0 and math.isfinite(value)) or (name in P_VALUE_METRICS and value >= 1):
-        expected = "in (0, 1)" if name in P_VALUE_METRICS else "a positive number"
-        raise ValueError(f"threshold for {name!r} must be {expected}; got {value!r}")
-
-
-class DriftConfig(BaseModel):
-    """Settings of the drift analyzer (defaults follow Evidently's data drift preset)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    size_split: int = Field(1000, ge=0)
-    """Reference non-missing n up to which p-value tests decide; above it, effect sizes."""
-    discrete_max_unique: int = Field(5, ge=1)
-    """Numeric columns with at most this many distinct values (reference and window together)
-    are decided like categorical ones."""
-    chi2_variant: Literal["contingency", "goodness_of_fit"] = "contingency"
-    """``contingency``: two-sample ``chi2_contingency`` of the 2 x k table (false-positive rate =
-    alpha); ``goodness_of_fit``: Evidently's ``chisquare`` of the window against the reference
-    proportions (too many false positives unless the reference is much larger than the window)."""
-    methods: MethodChoice = Field(default_factory=MethodChoice)
-    """Deciding metric by kind and size."""
-    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
-    """Per-metric thresholds."""
-    n_bins: int = Field(10, ge=2, le=1000)
-    """Quantile bins from the reference for PSI, Jensen–Shannon and KL of numeric columns."""
-    epsilon: float = Field(1e-4, gt=0, lt=0.01)
-    """Share given to empty bins/categories in PSI, KL and the chi-square expectation."""
-    min_rows: int = Field(30, ge=1)
-    """Fewer non-missing values than this on either side gives ``insufficient_data``."""
-    dataset_drift_share: float = Field(0.5, gt=0, le=1)
-    """Dataset drift when the share of drifted columns is >= this."""
-    dataset_columns: Literal["features", "all"] = "features"
-    """Columns counted in the dataset drift share: features only, or all drift columns."""
-    multivariate: bool = True
-    """Run the domain classifier (:func:`multivariate_drift`)."""
-    multivariate_sample: int = Field(10_000, ge=10)
-    """Rows sampled (without replacement, seeded) from each side for the domain classifier."""
-    multivariate_folds: int = Field(5, ge=2, le=20)
-    """Stratified cross-validation folds; AUC is computed on the pooled out-of-fold scores."""
-    multivariate_threshold: float = Field(0.55, gt=0.5, lt=1)
-    """Multivariate drift when the cross-validated ROC AUC is >= this."""
-    multivariate_top_k: int = Field(5, ge=1)
-    """How many separating features to report."""
-    multivariate_max_iter: int = Field(50, ge=1)
-    """Boosting iterations of the HistGradientBoostingClassifier."""
-    multivariate_min_rows: int = Field(100, ge=10)
-    """Fewer rows than this on either side gives ``insufficient_data``."""
-    seed: int = 0
-    """Seed of the subsampling, folds and classifier."""
-    workers: int | None = Field(None, ge=1)
-    """Threads for numeric columns; ``None`` = CPUs (at most 4). Results do not depend on it."""
-    features: dict[str, FeatureDriftOverride] = Field(default_factory=dict)
-    """Per-column overrides, keyed by column name."""
-
-    @model_validator(mode="after")
-    def _check(self) -> DriftConfig:
-        for name, override in self.features.items():
-            if override.method is not None and override.threshold is not None:
-                try:
-                    _check_threshold(override.method, override.threshold)
-                except ValueError as exc:
-                    raise ValueError(f"features.{name}.threshold: {exc}") from exc
-        return self
-
-    def threshold_for(self, column: str, metric: str) -> float:
-        """Threshold of ``metric`` for ``column``, overrides applied."""
-        override = self.features.get(column)
-        if override is not None:
-            if override.method == metric and override.threshold is not None:
-                return override.threshold
-            extra: dict[str, float] = {str(k): v for k, v in override.thresholds.items()}
-            if metric in extra:
-                return float(extra[metric])
-        return float(getattr(self.thresholds, metric))
-
-
-def drift_config(mapping: Mapping[str, Any] | None = None) -> DriftConfig:
-    """Build a :class:`DriftConfig` from plain data, raising :class:`ConfigError`.
-
-    Parameters
-    ----------
-    mapping : mapping, optional
-        Settings as loaded from YAML/JSON; ``None`` gives the defaults.
-
-    Returns
-    -------
-    DriftConfig
-
-    Raises
-    ------
-    ConfigError
-        Naming the first offending key, e.g.
-        ``drift config key 'features.age.method': Input should be 'ks', ... ; got 'foo'.``
-
-    Examples
-    --------
-    >>> drift_config({"thresholds": {"psi": 0.2}}).thresholds.psi
-    0.2
-    """
-    try:
-        return DriftConfig.model_validate(dict(mapping or {}))
-    except pydantic.ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(part) for part in err["loc"]) or "<root>"
-        raise ConfigError(
-            f"drift config key {key!r}: {err['msg']}; got {err.get('input')!r}"
-        ) from exc
-
-
-# --------------------------------------------------------------------------- profile
-@dataclass(frozen=True, slots=True, eq=False)
-class NumericProfile:
-    """Reference summary of a numeric column."""
-
-    column: str
-    sorted_values: NDArray[np.float64]
-    """Finite non-missing values, ascending."""
-    n_missing: int
-    n_infinite: int
-    mean: float | None
-    std: float | None
-    """Population standard deviation (``ddof=0``, as Evidently normalises Wasserstein)."""
-    min: float | None
-    max: float | None
-    n_unique: int
-    edges: NDArray[np.float64]
-    """Interior quantile edges; bins are ``(-inf, e0), [e0, e1), ..., [e_last, inf)``."""
-    counts: NDArray[np.int64]
-    """Reference count per bin."""
-    n_bins: int
-    """Quantile bins requested (edges may collapse when values repeat)."""
-
-    @property
-    def n(self) -> int:
-        return int(self.sorted_values.size)
-
-    @property
-    def proportions(self) -> NDArray[np.float64]:
-        """Reference share per bin."""
-        return self.counts / max(self.n, 1)
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class CategoricalProfile:
-    """Reference category counts of a categorical or boolean column."""
-
-    column: str
-    kind: str
-    categories: tuple[Any, ...]
-    """Categories by descending count, then by their string form."""
-    counts: NDArray[np.int64]
-    n_missing: int
-
-    @property
-    def n(self) -> int:
-        return int(self.counts.sum())
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class ReferenceProfile:
-    """What :func:`column_drift` needs from the reference, computed once."""
-
-    n_rows: int
-    columns: Mapping[str, NumericProfile | CategoricalProfile]
-    n_bins: int
-
-
-def _python(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _sort_key(item: tuple[Any, int]) -> tuple[int, str]:
@@ -426,72 +166,6 @@ def prepare_reference(
                 n_missing=n_missing,
             )
     return ReferenceProfile(n_rows=len(reference), columns=columns, n_bins=config.n_bins)
-
-
-# --------------------------------------------------------------------------- results
-@dataclass(frozen=True, slots=True)
-class MetricValue:
-    """One drift metric of one column, with its own threshold and verdict."""
-
-    metric: str
-    value: float | None
-    """Statistic or distance (KS D, chi-square statistic, Z, PSI ...)."""
-    p_value: float | None
-    threshold: float
-    drifted: bool | None
-    """``None`` when the metric could not be computed."""
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnDrift:
-    """Drift verdict of one column: which metric decided, why, and all metrics."""
-
-    column: str
-    kind: str
-    method: str
-    """Name of the deciding metric."""
-    reason: str
-    """Why that metric, e.g.
-    ``"wasserstein_normed (numeric, reference n=50000 > 1000: effect size)"``."""
-    statistic: float | None
-    p_value: float | None
-    threshold: float
-    drifted: bool
-    status: str
-    n_reference: int
-    n_current: int
-    n_missing_reference: int
-    n_missing_current: int
-    metrics: tuple[MetricValue, ...]
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def metric(self, name: str) -> MetricValue:
-        """The metric called ``name``; :class:`KeyError` if this column has none."""
-        for value in self.metrics:
-            if value.metric == name:
-                return value
-        raise KeyError(name)
-
-
-@dataclass(frozen=True, slots=True)
-class DriftReport:
-    """Per-column drift and the dataset drift share of one window."""
-
-    columns: tuple[ColumnDrift, ...]
-    dataset_share: float | None
-    dataset_threshold: float
-    dataset_drifted: bool
-    dataset_status: str
-    counted_columns: tuple[str, ...]
-    drifted_columns: tuple[str, ...]
-
-    def column(self, name: str) -> ColumnDrift:
-        """The result of column ``name``; :class:`KeyError` if absent."""
-        for col in self.columns:
-            if col.column == name:
-                return col
-        raise KeyError(name)
 
 
 # --------------------------------------------------------------------------- column drift
@@ -972,138 +646,3 @@ def column_drift(
         counted_columns=tuple(c.column for c in counted),
         drifted_columns=tuple(drifted),
     )
-
-
-# --------------------------------------------------------------------------- records
-def _metric_status(value: MetricValue, column: ColumnDrift) -> str:
-    if column.status == INSUFFICIENT_DATA or value.drifted is None:
-        return INSUFFICIENT_DATA
-    return DRIFT if value.drifted else OK
-
-
-def drift_records(
-    report: DriftReport, multivariate: MultivariateDrift | None = None
-) -> list[MetricRecord]:
-    """Flatten drift results into :class:`MetricRecord` rows (``analyzer="drift"``).
-
-    Per column: one record per metric (``ks``, ``wasserstein_normed``, ``psi``,
-    ``jensenshannon``, ``kl``, ``anderson_darling`` for numeric columns; ``chi2``,
-    ``z_test`` (two categories only), ``psi``, ``jensenshannon``, ``tvd`` for categorical
-    and boolean ones; low-cardinality numeric columns add ``chi2``/``z_test``/``tvd``) and
-    ``drift_detected`` (1.0/0.0). Model level: ``dataset_drift_share`` and, when given,
-    ``domain_classifier_auc``.
-
-    Parameters
-    ----------
-    report : DriftReport
-    multivariate : MultivariateDrift, optional
-
-    Returns
-    -------
-    list of MetricRecord
-        ``details`` are JSON-serialisable (no NaN, no NumPy scalars).
-    """
-    out: list[MetricRecord] = []
-    for col in report.columns:
-        for value in col.metrics:
-            details: dict[str, Any] = {"p_value": finite_or_none(value.p_value)}
-            details.update(_clean(value.details))
-            if value.value is not None and not math.isfinite(value.value):
-                details["value_not_finite"] = str(value.value)
-            out.append(
-                MetricRecord(
-                    analyzer="drift",
-                    metric=value.metric,
-                    feature=col.column,
-                    group=None,
-                    value=finite_or_none(value.value),
-                    threshold=value.threshold,
-                    status=_metric_status(value, col),
-                    details=details,
-                )
-            )
-        out.append(
-            MetricRecord(
-                analyzer="drift",
-                metric="drift_detected",
-                feature=col.column,
-                group=None,
-                value=None if col.status == INSUFFICIENT_DATA else float(col.drifted),
-                threshold=col.threshold,
-                status=col.status,
-                details=_clean(
-                    {
-                        "method": col.method,
-                        "reason": col.reason,
-                        "kind": col.kind,
-                        "statistic": finite_or_none(col.statistic),
-                        "p_value": finite_or_none(col.p_value),
-                        "threshold": col.threshold,
-                        "n_reference": col.n_reference,
-                        "n_current": col.n_current,
-                        "n_missing_reference": col.n_missing_reference,
-                        "n_missing_current": col.n_missing_current,
-                        **col.details,
-                    }
-                ),
-            )
-        )
-    out.append(
-        MetricRecord(
-            analyzer="drift",
-            metric="dataset_drift_share",
-            feature=None,
-            group=None,
-            value=report.dataset_share,
-            threshold=report.dataset_threshold,
-            status=report.dataset_status,
-            details={
-                "drifted_columns": list(report.drifted_columns),
-                "counted_columns": list(report.counted_columns),
-                "n_drifted": len(report.drifted_columns),
-                "n_counted": len(report.counted_columns),
-                "rule": "share of drifted columns >= threshold",
-            },
-        )
-    )
-    if multivariate is not None:
-        out.append(
-            MetricRecord(
-                analyzer="drift",
-                metric="domain_classifier_auc",
-                feature=None,
-                group=None,
-                value=finite_or_none(multivariate.auc),
-                threshold=multivariate.threshold,
-                status=multivariate.status,
-                details={
-                    "cv_folds": multivariate.folds,
-                    "n_reference": multivariate.n_reference,
-                    "n_current": multivariate.n_current,
-                    "top_features": [
-                        {"feature": name, "importance": finite_or_none(imp)}
-                        for name, imp in multivariate.top_features
-                    ],
-                    "importance": multivariate.importance,
-                    "features": list(multivariate.features),
-                    "reason": multivariate.reason,
-                },
-            )
-        )
-    return out
-
-
-def _clean(value: Any) -> Any:
-    """Make ``value`` JSON-serialisable: plain scalars, NaN/inf -> None."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
-    value = _python(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    return str(value)
