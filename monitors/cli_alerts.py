@@ -221,7 +221,7 @@ def deliver_command(database_url: DatabaseUrl = None) -> None:
 
 
 @alerts_app.command("test")
-def test_command(
+def send_test_command(
     channel: Annotated[str, typer.Argument(help="Channel name from the rule file.")],
     database_url: DatabaseUrl = None,
 ) -> None:

@@ -19,9 +19,8 @@ def signature(body: bytes, secret: str) -> str:
 
     Examples
     --------
-    >>> signature(b'{}', "s3cret")
-    'sha256=...'
-    ... # doctest: +ELLIPSIS
+    >>> signature(b"{}", "s3cret")[:15]
+    'sha256=adbde1ce'
     """
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
