@@ -31,8 +31,9 @@ def main() -> None:
     result = snapshot.dict()
     drifted = None
     for metric in result.get("metrics", []):
-        if "DriftedColumnsCount" in str(metric.get("metric_id", "")):
-            drifted = metric.get("value")
+        if str(metric.get("metric_name", "")).startswith("DriftedColumnsCount"):
+            value = metric.get("value") or {}
+            drifted = {k: float(v) for k, v in dict(value).items()}
     print(
         json.dumps(
             {"seconds": seconds, "drifted_columns_count": drifted, "n_features": len(features)}
