@@ -42,9 +42,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement, ColumnElement
 
-from storage.engine import BUSY_TIMEOUT_MS, database_url
+from storage.engine import BUSY_TIMEOUT_MS, SQLiteGate, database_url, sqlite_gate
 from storage.logs import LABELED_AT, ROW
-from storage.models import IngestBatch, QuarantinedRow
 
 _DIALECTS: dict[str, Dialect] = {
     "sqlite": sqlite.dialect(),
@@ -58,11 +57,21 @@ class BulkConnection:
     def __init__(self, url: str | None = None) -> None:
         parsed = make_url(database_url(url))
         self.backend = parsed.get_backend_name()
+        self._gate: SQLiteGate | None = None
         if self.backend == "sqlite":
             import adbc_driver_sqlite.dbapi as driver
 
-            self.conn = driver.connect(parsed.database or ":memory:", autocommit=True)
-            self.execute_raw(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            path = parsed.database or ":memory:"
+            self._gate = sqlite_gate(path) if path != ":memory:" else None
+            if self._gate is not None:
+                self._gate.acquire("adbc")
+            try:
+                self.conn = driver.connect(path, autocommit=True)
+                self.execute_raw(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            except BaseException:
+                if self._gate is not None:
+                    self._gate.release()
+                raise
         elif self.backend == "postgresql":
             import adbc_driver_postgresql.dbapi as pg_driver
 
@@ -74,8 +83,13 @@ class BulkConnection:
         self.cursor = self.conn.cursor()
 
     def close(self) -> None:
-        self.cursor.close()
-        self.conn.close()
+        try:
+            self.cursor.close()
+            self.conn.close()
+        finally:
+            if self._gate is not None:
+                self._gate.release()
+                self._gate = None
 
     def sql(self, stmt: ClauseElement) -> str:
         """Compile a construct for this backend with inline (integer-only) literals."""

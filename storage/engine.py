@@ -33,6 +33,8 @@ DEFAULT_URL = "sqlite:///driftwarden.db"
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+GATE_TIMEOUT_S = 300.0
+
 _engines: dict[str, Engine] = {}
 _migrated: set[str] = set()
 _lock = threading.Lock()
@@ -52,7 +54,93 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+class SQLiteGate:
+    """Keeps two SQLite libraries from having one database file open at the same time.
+
+    The stdlib ``sqlite3`` (used by SQLAlchemy) and the ADBC SQLite driver each carry
+    their own copy of SQLite. POSIX advisory locks belong to the process, not to a
+    library, so if both copies have the same file open, one copy's open or close can
+    reset the WAL index under the other and corrupt the database
+    (https://www.sqlite.org/howtocorrupt.html, "multiple copies of SQLite linked into
+    the same application"). Each copy may have any number of connections open, but
+    only one copy at a time per process and file; the other waits. SQLAlchemy uses a
+    ``NullPool`` on SQLite files so its connections close when they are returned.
+    Other processes are unaffected (their locks are their own).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._owner: str | None = None
+        self._count = 0
+        self._threads: dict[int, int] = {}
+
+    def acquire(self, library: str, *, timeout: float = GATE_TIMEOUT_S) -> None:
+        with self._cond:
+            me = threading.get_ident()
+            if self._owner not in (None, library) and self._threads.get(me):
+                raise RuntimeError(
+                    f"internal error: this thread has the SQLite database open through "
+                    f"{self._owner} and now asks for {library}; close the first connection"
+                )
+            if not self._cond.wait_for(lambda: self._owner in (None, library), timeout):
+                raise DatabaseUnavailableError(
+                    f"timed out after {timeout:.0f} s waiting for the SQLite database "
+                    f"(held through {self._owner})"
+                )
+            self._owner = library
+            self._count += 1
+            self._threads[me] = self._threads.get(me, 0) + 1
+
+    def release(self) -> None:
+        with self._cond:
+            me = threading.get_ident()
+            if self._threads.get(me):
+                self._threads[me] -= 1
+                if not self._threads[me]:
+                    del self._threads[me]
+            self._count -= 1
+            if self._count <= 0:
+                self._count = 0
+                self._owner = None
+                self._cond.notify_all()
+
+
+_gates: dict[str, SQLiteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def sqlite_gate(path: str) -> SQLiteGate:
+    """The gate of one SQLite database file (by real path)."""
+    key = os.path.realpath(path)
+    with _gates_lock:
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = SQLiteGate()
+        return gate
+
+
 def _setup_sqlite(engine: Engine) -> None:
+    database = engine.url.database
+    if database and database != ":memory:":
+        gate = sqlite_gate(database)
+
+        @event.listens_for(engine, "do_connect")
+        def _gate_connect(dialect: Any, _rec: Any, cargs: Any, cparams: Any) -> Any:
+            gate.acquire("sqlite3")
+            try:
+                return dialect.loaded_dbapi.connect(*cargs, **cparams)
+            except BaseException:
+                gate.release()
+                raise
+
+        @event.listens_for(engine.pool, "close")
+        def _gate_close(_conn: Any, _rec: Any) -> None:
+            gate.release()
+
+        @event.listens_for(engine.pool, "close_detached")
+        def _gate_close_detached(_conn: Any) -> None:
+            gate.release()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN

@@ -1,0 +1,314 @@
+"""The analysis pass: closed windows → analyzers → stored results → alert engine → outbox.
+
+One pass of ``driftwarden run``, for each model (under its analysis lock):
+
+1. apply the model's retention, if it has one;
+2. find the closed windows between its first and last logged row;
+3. analyse each window not analysed yet, or whose label count changed since (so a
+   window's performance is recomputed as labels arrive); results of one window are
+   stored in one transaction, replacing that window's earlier results;
+4. then evaluate the alert rules and deliver the outbox.
+
+Passes are idempotent: a second pass finds nothing new and stores nothing.
+The reference profiles (sorted columns, bins, category counts, reference SHAP
+importance) are computed once per model per pass, not per window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import BigInteger, func, literal, select
+
+from monitors.analyzers import drift as drift_analyzer
+from monitors.analyzers import explain as explain_analyzer
+from monitors.analyzers import fairness as fairness_analyzer
+from monitors.analyzers import performance as performance_analyzer
+from monitors.analyzers import quality as quality_analyzer
+from monitors.analyzers.base import MetricRecord
+from monitors.collectors.client import load_window, purge, to_micros
+from monitors.config import MonitorConfig, model_config
+from monitors.pipeline.windows import Window, closed_windows
+from storage.engine import get_engine, session_scope
+from storage.locks import model_lock
+from storage.logs import log_table, role_column
+from storage.metrics import quarantine_counts, store_window, window_runs
+from storage.models import Model
+from storage.registry import get_model, latest_artifact, list_models, load_reference, model_schema
+from storage.schema import ModelSchema, Role
+
+log = logging.getLogger(__name__)
+Scorer = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass
+class PassSummary:
+    """What one pass did."""
+
+    windows_analyzed: int = 0
+    windows_reanalyzed: int = 0
+    metrics_stored: int = 0
+    rows_purged: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    alerts: Any = None
+    delivery: Any = None
+
+    def lines(self) -> list[str]:
+        out = [
+            f"analysed {self.windows_analyzed} window(s), re-analysed {self.windows_reanalyzed} "
+            f"with new labels, stored {self.metrics_stored} metric(s)"
+        ]
+        if self.rows_purged:
+            out.append(f"purged {self.rows_purged} row(s) past retention")
+        out += [f"skipped {name}: {why}" for name, why in self.skipped.items()]
+        return out
+
+
+@dataclass
+class _Context:
+    """Per-model state reused across windows of one pass."""
+
+    model: Model
+    schema: ModelSchema
+    config: MonitorConfig
+    reference: pd.DataFrame
+    reference_version: int
+    drift_profile: Any
+    quality_reference: Any
+    explainer: Any = None
+    reference_importance: Any = None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _from_micros(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
+
+
+def _explainer(ctx: _Context, session: Any, scorer: Scorer | None) -> None:
+    """Build the SHAP explainer and reference importance if the model has an artifact."""
+    from monitors.artifacts import load_artifact
+
+    model_obj: object | None = scorer
+    if model_obj is None:
+        artifact = latest_artifact(session, ctx.model)
+        if artifact is None:
+            return
+        model_obj = load_artifact(artifact.data, trusted=artifact.trusted)
+    cfg = ctx.config.explain
+    ctx.explainer = explain_analyzer.make_explainer(
+        model_obj, ctx.reference, schema=ctx.schema, config=cfg
+    )
+    ctx.reference_importance = explain_analyzer.global_importance(
+        ctx.explainer, ctx.reference, config=cfg
+    )
+
+
+def _analyze(
+    ctx: _Context, frame: pd.DataFrame, quarantined: Mapping[str, int]
+) -> list[MetricRecord]:
+    """Every analyzer on one window: pure functions, no I/O."""
+    cfg, schema = ctx.config, ctx.schema
+    records: list[MetricRecord] = []
+    report = drift_analyzer.column_drift(ctx.drift_profile, frame, schema=schema, config=cfg.drift)
+    multivariate = None
+    if cfg.drift.multivariate and len(frame):
+        multivariate = drift_analyzer.multivariate_drift(
+            ctx.reference, frame, schema=schema, config=cfg.drift
+        )
+    records += drift_analyzer.drift_records(report, multivariate)
+    missing = [c.name for c in schema.columns if c.name not in frame.columns]
+    records += quality_analyzer.quality_records(
+        quality_analyzer.data_quality(
+            ctx.quality_reference,
+            frame,
+            schema=schema,
+            config=cfg.quality,
+            quarantined=quarantined,
+            missing_columns=missing,
+        )
+    )
+    records += performance_analyzer.performance_records(
+        performance_analyzer.model_performance(frame, schema=schema, config=cfg.performance)
+    )
+    if schema.sensitive and len(frame):
+        records += fairness_analyzer.fairness_records(
+            fairness_analyzer.group_fairness(frame, schema=schema, config=cfg.fairness)
+        )
+    if ctx.explainer is not None and len(frame):
+        ordered = frame.sort_values([schema.timestamp.name, schema.id.name], kind="stable")
+        importance = explain_analyzer.global_importance(ctx.explainer, ordered, config=cfg.explain)
+        shift = explain_analyzer.attribution_drift(
+            ctx.reference_importance, importance, config=cfg.explain
+        )
+        records += explain_analyzer.explain_records(importance, shift)
+    return records
+
+
+def _label_count(engine: Any, model: Model, window: Window) -> int:
+    schema = model_schema(model)
+    if schema.label is None:
+        return 0
+    table = log_table(model)
+    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
+    label = table.c[role_column(model, Role.LABEL).physical]
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                select(func.count(label)).where(
+                    ts >= literal(to_micros(window.start), BigInteger),
+                    ts < literal(to_micros(window.end), BigInteger),
+                )
+            )
+            or 0
+        )
+
+
+def _time_range(engine: Any, model: Model) -> tuple[datetime, datetime] | None:
+    table = log_table(model)
+    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
+    with engine.connect() as conn:
+        low, high = conn.execute(select(func.min(ts), func.max(ts))).one()
+    if low is None:
+        return None
+    return _from_micros(low), _from_micros(high)
+
+
+def analyze_model(
+    name: str,
+    *,
+    url: str | None = None,
+    now: datetime,
+    scorer: Scorer | None = None,
+    summary: PassSummary | None = None,
+    on_window: Callable[[str, Window], None] | None = None,
+) -> PassSummary:
+    """Analyse every closed, not yet analysed (or newly labelled) window of one model."""
+    summary = summary or PassSummary()
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        model = get_model(session, name)
+    with model_lock(engine, model.id):
+        with session_scope(engine) as session:
+            model = get_model(session, name)
+            schema = model_schema(model)
+            config = model_config(name, model.config)
+            ref = load_reference(session, model)
+            runs = window_runs(session, model)
+        if model.retention_days:
+            cutoff = now - timedelta(days=model.retention_days)
+            summary.rows_purged += purge(url, name, cutoff)
+        if ref is None:
+            summary.skipped[name] = "no reference dataset (set one with Client.set_reference)"
+            return summary
+        span = _time_range(engine, model)
+        if span is None:
+            summary.skipped[name] = "no predictions logged yet"
+            return summary
+        version, reference = ref
+        ctx: _Context | None = None
+        for window in closed_windows(span[0], span[1], model.window, now=now):
+            previous = runs.get(window.start)
+            if previous is not None:
+                if previous.n_labels >= previous.n_rows or schema.label is None:
+                    continue
+                if _label_count(engine, model, window) == previous.n_labels:
+                    continue
+            frame = load_window(url, name, window.start, window.end)
+            if previous is None and frame.empty:
+                continue
+            if ctx is None:
+                ctx = _prepare(model, schema, config, reference, version, scorer, engine)
+            with session_scope(engine) as session:
+                quarantined = quarantine_counts(
+                    session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
+                )
+            records = _analyze(ctx, frame, quarantined)
+            n_labels = int(frame[schema.label.name].notna().sum()) if schema.label else 0
+            with session_scope(engine) as session:
+                summary.metrics_stored += store_window(
+                    session,
+                    model,
+                    window_start=window.start,
+                    window_end=window.end,
+                    records=records,
+                    n_rows=len(frame),
+                    n_labels=n_labels,
+                    reference_version=version,
+                    replace=previous is not None,
+                )
+            if previous is None:
+                summary.windows_analyzed += 1
+            else:
+                summary.windows_reanalyzed += 1
+            if on_window is not None:
+                on_window(name, window)
+    return summary
+
+
+def _prepare(
+    model: Model,
+    schema: ModelSchema,
+    config: MonitorConfig,
+    reference: pd.DataFrame,
+    version: int,
+    scorer: Scorer | None,
+    engine: Any,
+) -> _Context:
+    ctx = _Context(
+        model=model,
+        schema=schema,
+        config=config,
+        reference=reference,
+        reference_version=version,
+        drift_profile=drift_analyzer.prepare_reference(
+            reference, schema=schema, config=config.drift
+        ),
+        quality_reference=quality_analyzer.prepare_quality_reference(reference, schema=schema),
+    )
+    with session_scope(engine) as session:
+        _explainer(ctx, session, scorer)
+    return ctx
+
+
+def run_pass(
+    *,
+    url: str | None = None,
+    model: str | None = None,
+    now: datetime | None = None,
+    scorers: Mapping[str, Scorer] | None = None,
+    alerts: bool = True,
+    on_window: Callable[[str, Window], None] | None = None,
+) -> PassSummary:
+    """One full pass: analyse every model (or one), evaluate alert rules, deliver the outbox."""
+    now = _utc(now or datetime.now(UTC))
+    summary = PassSummary()
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        names = [model] if model else [m.name for m in list_models(session)]
+        if model:
+            get_model(session, model)
+    for name in names:
+        analyze_model(
+            name,
+            url=url,
+            now=now,
+            scorer=(scorers or {}).get(name),
+            summary=summary,
+            on_window=on_window,
+        )
+    if alerts:
+        from monitors.alerts.engine import evaluate_rules
+        from monitors.alerts.outbox import deliver
+
+        summary.alerts = evaluate_rules(engine, now=now, model=model)
+        summary.delivery = deliver(engine, now=now)
+    return summary
