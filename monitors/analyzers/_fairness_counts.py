@@ -29,6 +29,8 @@ def divide(num: FloatArray, den: FloatArray) -> FloatArray:
 
 def nan_max(x: FloatArray) -> FloatArray:
     """Maximum over the last axis ignoring ``NaN``; ``NaN`` if every entry is ``NaN``."""
+    if x.shape[-1] == 0:
+        return np.full(x.shape[:-1], np.nan)
     nan = np.isnan(x)
     out = np.where(nan, -np.inf, x).max(axis=-1)
     return np.where(nan.all(axis=-1), np.nan, out)
@@ -139,7 +141,7 @@ def aggregate(cells: FloatArray, membership: FloatArray, *, lead: int) -> FloatA
     """
     head = cells.shape[:lead]
     rest = cells.shape[lead + 1 :]
-    flat = cells.reshape(*head, membership.shape[1], -1)
+    flat = cells.reshape(*head, membership.shape[1], int(np.prod(rest, dtype=np.int64)))
     return np.matmul(membership, flat).reshape(*head, membership.shape[0], *rest)
 
 

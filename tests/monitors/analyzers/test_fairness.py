@@ -799,3 +799,23 @@ def test_errors_say_what_and_where() -> None:
         match=re.escape("sensitive: the model schema has no sensitive columns to analyse"),
     ):
         group_fairness(df, schema=plain, config=config)
+
+
+def test_empty_window_and_window_without_labels_give_reasons() -> None:
+    df = make_frame(seed=19, n=400)
+    schema = schema_of(df, sensitive=["sex"])
+    empty = group_fairness(df.iloc[:0], schema=schema, config=FairnessConfig(n_bootstrap=10))
+    assert empty.groups == ()
+    assert {d.reason for d in empty.disparities} == {"no rows"}
+    assert {r.status for r in fairness_records(empty)} == {INSUFFICIENT_DATA}
+
+    unlabelled = df.assign(y=pd.Series([None] * len(df), dtype="str"))
+    report = group_fairness(unlabelled, schema=schema, config=FairnessConfig(n_bootstrap=10))
+    found = {d.metric: d for d in report.disparities}
+    assert found["equal_opportunity_difference"].value is None
+    assert found["equal_opportunity_difference"].reason == "no labelled rows"
+    assert found["demographic_parity_difference"].value is not None
+    g = report.groups[0]
+    assert g.n_labelled == 0
+    assert g.estimate("accuracy").value is None
+    assert g.estimate("accuracy").reason == "no labelled rows"
