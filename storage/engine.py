@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from storage.errors import DatabaseUnavailableError
 
@@ -178,6 +179,7 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
                     "timeout": BUSY_TIMEOUT_MS / 1000,
                     "check_same_thread": False,
                 }
+                kwargs["poolclass"] = NullPool
             else:
                 kwargs["pool_pre_ping"] = True
             engine = create_engine(resolved, **kwargs)

@@ -320,3 +320,25 @@ def test_file_names_cannot_traverse(tmp_path: Path) -> None:
     (tmp_path / "link.json").symlink_to(tmp_path.parent / "elsewhere.json")
     with pytest.raises(ReportError, match=re.escape(f"directly inside {str(root)!r}")):
         confined_path(tmp_path, "link.json")
+
+
+def test_export_and_verify_on_shared_database(database_url: str, tmp_path: Path) -> None:
+    """The export record and its lookup work on every backend of ``database_url``."""
+    from report_helpers import make_frame, register, seed_history
+
+    register(database_url, make_frame(n=120))
+    seed_history(database_url)
+    result = export_report(
+        database_url,
+        MODEL,
+        start=START,
+        end=END,
+        out_dir=tmp_path,
+        formats=["json", "csv"],
+        config=FairnessConfig(n_bootstrap=10),
+    )
+    assert result.report.content["alert_history"]["rules"] == ["dir-sex"]
+    for path in result.files:
+        assert verify_file(path, database_url=database_url).status == "verified"
+        changed = tamper(path.read_bytes(), path.suffix.lstrip("."))
+        assert verify_bytes(changed, database_url=database_url).status == "altered"
