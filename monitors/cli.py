@@ -428,12 +428,9 @@ def demo(
 def _mount_optional() -> None:
     """Sub-commands that live in their own modules."""
     from monitors.cli_alerts import alerts_app
+    from monitors.cli_report import report_command
 
     app.add_typer(alerts_app, name="alerts")
-    try:
-        from monitors.cli_report import report_command
-    except ImportError:  # TODO(report): remove once monitors/cli_report.py lands
-        return
     app.command("report")(report_command)
 
 

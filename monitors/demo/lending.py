@@ -52,7 +52,7 @@ def _applicants(rng: np.random.Generator, n: int, day: float | None) -> pd.DataF
     drift = 0.0 if day is None else day
     sex = rng.choice(["F", "M"], n)
     age_band = rng.choice(["18-24", "25-34", "35-49", "50+"], n, p=[0.15, 0.35, 0.3, 0.2])
-    group = rng.choice(["A", "B", "C", "D"], n, p=[0.4, 0.3, 0.2, 0.1])
+    group = rng.choice(["A", "B", "C", "D"], n, p=[0.3, 0.25, 0.25, 0.2])
     income = rng.lognormal(10.8, 0.45, n) * (1 - 0.006 * drift)
     debt_ratio = np.clip(rng.beta(2, 5, n), 0, 1)
     credit_score = np.clip(rng.normal(680, 60, n), 300, 850)
