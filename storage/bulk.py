@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from sqlalchemy import (
@@ -115,7 +115,14 @@ class BulkConnection:
         row = self.cursor.fetchone()
         return None if row is None else row[0]
 
-    def ingest(self, name: str, data: pa.Table, *, temporary: bool, mode: str) -> None:
+    def ingest(
+        self,
+        name: str,
+        data: pa.Table,
+        *,
+        temporary: bool,
+        mode: Literal["append", "create"],
+    ) -> None:
         self.cursor.adbc_ingest(name, data, mode=mode, temporary=temporary)
 
     @contextmanager
@@ -209,15 +216,20 @@ def store_rows(
                 .where(or_(*differs))
             )
         names = [c.name for c in stage.columns if c.name != ROW]
+        select_stage = select(*[stage.c[n] for n in names]).where(true())
+        stmt: ClauseElement
         if bulk.backend == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            stmt = (
+                sqlite.insert(table)
+                .from_select(names, select_stage)
+                .on_conflict_do_nothing(index_elements=[table.c[id_column]])
+            )
         else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = (
-            dialect_insert(table)
-            .from_select(names, select(*[stage.c[n] for n in names]).where(true()))
-            .on_conflict_do_nothing(index_elements=[table.c[id_column]])
-        )
+            stmt = (
+                postgresql.insert(table)
+                .from_select(names, select_stage)
+                .on_conflict_do_nothing(index_elements=[table.c[id_column]])
+            )
         bulk.execute(stmt)
     finally:
         _drop(bulk, stage)

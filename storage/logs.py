@@ -15,6 +15,7 @@ label arrived).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -35,7 +36,7 @@ from storage.schema import DType, Role
 LABELED_AT = "m_labeled_at"
 ROW = "m_row"
 
-_SQL_TYPES: dict[DType, type[TypeEngine[object]]] = {
+_SQL_TYPES: dict[DType, type[TypeEngine[Any]]] = {
     DType.FLOAT: Double,
     DType.INT: BigInteger,
     DType.BOOL: Boolean,
@@ -44,7 +45,7 @@ _SQL_TYPES: dict[DType, type[TypeEngine[object]]] = {
 }
 
 
-def sql_type(dtype: DType | str) -> TypeEngine[object]:
+def sql_type(dtype: DType | str) -> TypeEngine[Any]:
     """The SQL column type used to store a schema dtype."""
     return _SQL_TYPES[DType(dtype)]()
 

@@ -34,16 +34,24 @@ EXPORT_COLUMNS = [
 
 
 class RecordLike(Protocol):
-    """What :func:`store_window` needs of a metric record."""
+    """What :func:`store_window` needs of a metric record (read-only attributes)."""
 
-    analyzer: str
-    metric: str
-    feature: str | None
-    group: str | None
-    value: float | None
-    threshold: float | None
-    status: str
-    details: dict[str, Any]
+    @property
+    def analyzer(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def feature(self) -> str | None: ...
+    @property
+    def group(self) -> str | None: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def threshold(self) -> float | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
 
 
 def store_window(

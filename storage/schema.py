@@ -175,8 +175,8 @@ class ModelSchema(BaseModel):
         if self.latency is not None and self.latency.dtype not in (DType.FLOAT, DType.INT):
             raise ValueError(f"latency column {self.latency.name!r} must be numeric")
         if self.task is Task.REGRESSION:
-            for col in (self.prediction, self.label):
-                if col is not None and col.dtype not in (DType.FLOAT, DType.INT):
+            for col in [c for c in (self.prediction, self.label) if c is not None]:
+                if col.dtype not in (DType.FLOAT, DType.INT):
                     raise ValueError(
                         f"regression column {col.name!r} must be numeric; got {col.dtype.value!r}"
                     )
@@ -306,7 +306,7 @@ def _python_scalar(value: Any) -> Scalar:
         value = value.item()
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def infer_schema(
@@ -369,14 +369,16 @@ def infer_schema(
     for name in sensitive:
         dtype = dtype_of_series(frame[name], name=name)
         specs.append(ColumnSpec(name=name, role=Role.SENSITIVE, dtype=dtype, categorical=True))
-    for role, name in [
+    roles: list[tuple[Role, str | None]] = [
         (Role.PREDICTION, prediction),
         (Role.SCORE, score),
         (Role.LABEL, label),
         (Role.LATENCY, latency_ms),
-    ]:
-        if name is None:
+    ]
+    for role, role_column in roles:
+        if role_column is None:
             continue
+        name = role_column
         dtype = dtype_of_series(frame[name], name=name)
         if role is Role.SCORE:
             dtype = DType.FLOAT

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sqlalchemy import Table
 
 from monitors.collectors.validate import (
     ROW,
@@ -103,7 +105,7 @@ class LabelResult:
 def _write_batch(conn: bulk.BulkConnection, record: dict[str, object], received_us: int) -> None:
     bulk.append_rows(
         conn,
-        IngestBatch.__table__,
+        cast(Table, IngestBatch.__table__),
         {**{k: [v] for k, v in record.items()}, "received_at": [received_us]},
     )
 
@@ -150,21 +152,21 @@ class _Quarantine:
     def add(
         self,
         *,
-        rows: list[int],
-        ids: list[str | None],
-        ts: list[int | None],
-        columns: list[str | None],
-        reasons: list[str],
+        rows: Sequence[int],
+        ids: Sequence[str | None],
+        ts: Sequence[int | None],
+        columns: Sequence[str | None],
+        reasons: Sequence[str],
         kind: str,
-        values: list[str],
+        values: Sequence[str],
     ) -> None:
-        self.rows += rows
-        self.ids += ids
-        self.ts += ts
-        self.columns += columns
-        self.reasons += reasons
+        self.rows.extend(rows)
+        self.ids.extend(ids)
+        self.ts.extend(ts)
+        self.columns.extend(columns)
+        self.reasons.extend(reasons)
         self.kinds += [kind] * len(rows)
-        self.values += values
+        self.values.extend(values)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -173,7 +175,7 @@ class _Quarantine:
         n = len(self.rows)
         bulk.append_rows(
             conn,
-            QuarantinedRow.__table__,
+            cast(Table, QuarantinedRow.__table__),
             {
                 "model_id": [self.model_id] * n,
                 "batch_id": [self.batch_id] * n,

@@ -303,12 +303,17 @@ def validate_predictions(
     ids = out[schema.id.name]
     dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
     if dup.any():
-        first = pd.Series(np.arange(n), index=ids.index).groupby(ids, sort=False).transform("first")
+        first = (
+            pd.Series(np.arange(n), index=ids.index)
+            .groupby(ids, sort=False)
+            .transform("first")
+            .to_numpy(dtype=np.int64)
+        )
         reasons = pd.Series([""] * n, dtype=object)
-        for p in np.flatnonzero(dup):
+        for p in (int(i) for i in np.flatnonzero(dup)):
             reasons.iat[p] = (
                 f"duplicate prediction_id {ids.iat[p]!r} in the batch "
-                f"(first at row {int(first.iat[p]) + 1 + row_offset})"
+                f"(first at row {int(first[p]) + 1 + row_offset})"
             )
         checks.add(dup, schema.id.name, reasons)
     for name in unknown:
