@@ -27,8 +27,8 @@ def validate_window(window: str) -> str:
     match = WINDOW_RE.match(window or "")
     if not match or int(match.group(1)) <= 0:
         raise SchemaError(
-            f"window {window!r} is invalid: expected a positive number followed by m, h, d, w or mo "
-            "(e.g. '1h', '1d', '7d', '1mo')"
+            f"window {window!r} is invalid: expected a positive number followed by "
+            "m, h, d, w or mo (e.g. '1h', '1d', '7d', '1mo')"
         )
     return window
 

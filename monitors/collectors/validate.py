@@ -356,7 +356,8 @@ def validate_labels(
     missing = [c for c in (id_column, label_column) if c not in frame.columns]
     if missing:
         raise IngestError(
-            f"the label file is missing column(s) {missing!r} (got {[str(c) for c in frame.columns]!r})"
+            f"the label file is missing column(s) {missing!r} "
+            f"(got {[str(c) for c in frame.columns]!r})"
         )
     frame = frame.reset_index(drop=True)
     n = len(frame)
