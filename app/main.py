@@ -1,0 +1,62 @@
+"""Entry point of the dashboard: ``streamlit run app/main.py`` (or ``driftwarden dashboard``).
+
+Builds the navigation (the overview is the default page at ``/``) and runs the chosen
+page. Errors the pages expect (database unreachable, unknown model, bad settings) are
+shown as a message, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
+
+from app import auth  # noqa: E402
+from monitors.errors import MonitorError  # noqa: E402
+from storage.errors import DatabaseUnavailableError, StorageError  # noqa: E402
+
+st.set_page_config(page_title="driftwarden", layout="wide")
+auth.gate()
+page = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/drift.py", title="Drift", icon=":material/trending_up:", url_path="drift"),
+        st.Page("pages/quality.py", title="Quality", icon=":material/rule:", url_path="quality"),
+        st.Page(
+            "pages/performance.py",
+            title="Performance",
+            icon=":material/speed:",
+            url_path="performance",
+        ),
+        st.Page(
+            "pages/fairness.py", title="Fairness", icon=":material/balance:", url_path="fairness"
+        ),
+        st.Page(
+            "pages/explanations.py",
+            title="Explanations",
+            icon=":material/psychology:",
+            url_path="explanations",
+        ),
+        st.Page(
+            "pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"
+        ),
+        st.Page(
+            "pages/reports.py", title="Reports", icon=":material/description:", url_path="reports"
+        ),
+    ]
+)
+try:
+    page.run()
+except DatabaseUnavailableError as exc:
+    st.error(f"The database cannot be reached. {exc}")
+    st.info("Check DRIFTWARDEN_DATABASE_URL (or --database-url) and that the server is running.")
+except DBAPIError as exc:
+    st.error(f"The database cannot be read: {type(exc.orig).__name__}: {exc.orig}")
+except (StorageError, MonitorError) as exc:
+    st.error(str(exc))
