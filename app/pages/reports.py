@@ -19,7 +19,6 @@ start, end = widgets.period_picker(info)
 widgets.caption_period(model, start, end)
 try:
     from monitors.reports.render import FORMATS
-    from monitors.reports.verify import verify_bytes
 except ImportError as exc:  # the report package is optional at run time
     st.error(f"Report export is not available in this installation: {exc}")
     st.stop()
