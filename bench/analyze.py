@@ -212,8 +212,14 @@ def run_evidently(ref_path: Path, cur_path: Path) -> dict:
         return {"status": "missing", "reason": "Evidently run timed out after 3600 s"}
     if proc.returncode != 0:
         return {"status": "missing", "reason": f"Evidently run failed: {proc.stderr[-500:]}"}
-    last = [line for line in proc.stdout.splitlines() if line.startswith("{")][-1]
-    return {"status": "ok", **json.loads(last)}
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {
+            "status": "missing",
+            "reason": f"Evidently printed no result (exit {proc.returncode}): "
+            f"{proc.stdout[-300:]} {proc.stderr[-300:]}",
+        }
+    return {"status": "ok", **json.loads(lines[-1])}
 
 
 def main() -> None:
