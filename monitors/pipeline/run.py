@@ -95,13 +95,13 @@ def _from_micros(value: int) -> datetime:
 
 def _explainer(ctx: _Context, session: Any, scorer: Scorer | None) -> None:
     """Build the SHAP explainer and reference importance if the model has an artifact."""
-    from monitors.artifacts import load_artifact
-
     model_obj: object | None = scorer
     if model_obj is None:
         artifact = latest_artifact(session, ctx.model)
         if artifact is None:
             return
+        from monitors.artifacts import load_artifact  # skops is slow to import: only if needed
+
         model_obj = load_artifact(artifact.data, trusted=artifact.trusted)
     cfg = ctx.config.explain
     ctx.explainer = explain_analyzer.make_explainer(
