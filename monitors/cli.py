@@ -301,7 +301,8 @@ def run(
     """Analyse every closed window not analysed yet, evaluate alert rules, deliver notifications."""
     from monitors.pipeline.run import run_pass
 
-    interval = _seconds(every) if every else None
+    with _errors():
+        interval = _seconds(every) if every else None
     stop = {"flag": False}
 
     def _stop(*_: object) -> None:
