@@ -11,6 +11,7 @@ everything keeps each restart cheap.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +26,7 @@ from storage.models import MetricResult, Model, OutboxMessage
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FEATURES = ("age", "income")
 N_WINDOWS = 24
+CHILD_DEADLINE_SECONDS = 60
 
 
 def value(i: int, feature: str) -> float:
@@ -93,6 +95,7 @@ def main() -> None:
         if pid == 0:
             code = 0
             try:
+                signal.alarm(CHILD_DEADLINE_SECONDS)  # a stuck runner dies instead of hanging
                 dispose_all()
                 run(url)
             except BaseException as exc:  # report, the test fails on a non-zero exit

@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -66,14 +67,23 @@ class Zygote:
 
     def wait(self) -> int:
         assert self.proc.stdout
-        line = self.proc.stdout.readline().split()
+        watchdog = threading.Timer(90, self.proc.kill)  # a hung runner fails, never hangs
+        watchdog.start()
+        try:
+            line = self.proc.stdout.readline().split()
+        finally:
+            watchdog.cancel()
         assert line and line[0] == "exit", line
         return int(line[1])
 
     def close(self) -> None:
         assert self.proc.stdin
         self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _state(engine) -> dict[str, object]:
@@ -131,7 +141,7 @@ def test_sigkill_at_random_points(
             status = zygote.wait()
             if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
                 kills += 1
-            else:
+            else:  # finished before the kill (or died of its deadline alarm: a failure)
                 assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
         zygote.start()  # finish without interruption
         status = zygote.wait()
