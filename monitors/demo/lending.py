@@ -4,8 +4,8 @@ Synthetic loan applicants with three sensitive attributes (``sex``, ``age_band``
 ethnicity-like ``group``) and a scikit-learn gradient-boosting classifier trained at
 demo time. Starting :data:`START` (UTC), 60 daily windows of predictions carry:
 
-* a **gradual drift** in ``income`` (its mean falls steadily, about -0.6 % a day);
-* a **sudden shift** in ``credit_score`` (−30 points) from :data:`SHIFT_DAY` on;
+* a **gradual drift** in ``income`` (its mean falls steadily, about -0.3 % a day);
+* a **sudden shift** in ``credit_score`` (+40 points: a bureau rescaled its scores) from :data:`SHIFT_DAY` on;
 * a **new category** ``crypto`` of ``purpose`` from :data:`NEW_CATEGORY_DAY` on;
 * a **fairness regression** for ``group=D`` in the last 14 days (its approvals are
   cut by about four fifths, so its disparate impact ratio falls below 0.8);
@@ -53,11 +53,11 @@ def _applicants(rng: np.random.Generator, n: int, day: float | None) -> pd.DataF
     sex = rng.choice(["F", "M"], n)
     age_band = rng.choice(["18-24", "25-34", "35-49", "50+"], n, p=[0.15, 0.35, 0.3, 0.2])
     group = rng.choice(["A", "B", "C", "D"], n, p=[0.3, 0.25, 0.25, 0.2])
-    income = rng.lognormal(10.8, 0.45, n) * (1 - 0.006 * drift)
+    income = rng.lognormal(10.8, 0.45, n) * (1 - 0.003 * drift)
     debt_ratio = np.clip(rng.beta(2, 5, n), 0, 1)
     credit_score = np.clip(rng.normal(680, 60, n), 300, 850)
     if day is not None and day >= SHIFT_DAY:
-        credit_score = np.clip(credit_score - 30, 300, 850)
+        credit_score = np.clip(credit_score + 40, 300, 850)
     loan_amount = np.round(rng.lognormal(9.5, 0.6, n), 2)
     employment_years = rng.poisson(6, n).astype(float)
     probs = [0.3, 0.25, 0.15, 0.15, 0.15]
