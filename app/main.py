@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on t
 import streamlit as st  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
-from app import auth  # noqa: E402
+from app import auth, data  # noqa: E402
 from monitors.errors import MonitorError  # noqa: E402
 from storage.errors import DatabaseUnavailableError, StorageError  # noqa: E402
 
@@ -25,33 +25,34 @@ st.set_page_config(page_title="driftwarden", layout="wide")
 auth.gate()
 page = st.navigation(
     [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/drift.py", title="Drift", icon=":material/trending_up:", url_path="drift"),
-        st.Page("pages/quality.py", title="Quality", icon=":material/rule:", url_path="quality"),
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("views/drift.py", title="Drift", icon=":material/trending_up:", url_path="drift"),
+        st.Page("views/quality.py", title="Quality", icon=":material/rule:", url_path="quality"),
         st.Page(
-            "pages/performance.py",
+            "views/performance.py",
             title="Performance",
             icon=":material/speed:",
             url_path="performance",
         ),
         st.Page(
-            "pages/fairness.py", title="Fairness", icon=":material/balance:", url_path="fairness"
+            "views/fairness.py", title="Fairness", icon=":material/balance:", url_path="fairness"
         ),
         st.Page(
-            "pages/explanations.py",
+            "views/explanations.py",
             title="Explanations",
             icon=":material/psychology:",
             url_path="explanations",
         ),
         st.Page(
-            "pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"
+            "views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"
         ),
         st.Page(
-            "pages/reports.py", title="Reports", icon=":material/description:", url_path="reports"
+            "views/reports.py", title="Reports", icon=":material/description:", url_path="reports"
         ),
     ]
 )
 try:
+    data.engine(data.database_url())  # connect (and migrate) before any page reads
     page.run()
 except DatabaseUnavailableError as exc:
     st.error(f"The database cannot be reached. {exc}")
