@@ -16,6 +16,7 @@ Policy (DESIGN.md "Ingest policy"):
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -193,10 +194,26 @@ class _Quarantine:
 
 def _json_rows(frame: pd.DataFrame) -> list[str]:
     """Original values of rows as JSON objects (NaN → null, timestamps ISO)."""
-    if frame.empty:
-        return []
-    text = frame.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
-    return [line for line in text.splitlines() if line]
+    out = []
+    for record in frame.to_dict(orient="records"):
+        clean = {str(k): _json_value(v) for k, v in record.items()}
+        out.append(json.dumps(clean, ensure_ascii=False, allow_nan=False, default=str))
+    return out
+
+
+def _json_value(value: object) -> object:
+    """A JSON-safe value that keeps numbers exact (NaN/NA → null, times → ISO)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
 
 
 def _ts_of(series: pd.Series | None) -> list[int | None]:

@@ -127,10 +127,50 @@ def _to_number(series: pd.Series, checks: _Checks, col: ColumnSpec, *, required:
     checks.add(np.isinf(values), col.name, "expected a finite number, got {}", values=series)
     if required:
         checks.add(~present, col.name, f"missing value: the {col.role.value} is required")
-    if col.dtype is DType.INT:
-        frac = ~nan & ~np.isinf(values) & (np.mod(values, 1.0) != 0)
-        checks.add(frac, col.name, "expected an integer, got {}", values=series)
     return pd.Series(np.where(present & ~np.isinf(values), values, np.nan), index=series.index)
+
+
+INT64_MAX = 2**63 - 1
+EXACT_FLOAT_INT = 2**53
+
+
+def _to_int(series: pd.Series, checks: _Checks, col: ColumnSpec, *, required: bool) -> pd.Series:
+    """Integers stay exact: never through float64 (which rounds values above 2**53)."""
+    present = _present(series)
+    if required:
+        checks.add(~present, col.name, f"missing value: the {col.role.value} is required")
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("Int64")
+    if pd.api.types.is_integer_dtype(series.dtype):
+        if pd.api.types.is_unsigned_integer_dtype(series.dtype):
+            big = (series > INT64_MAX).fillna(False).to_numpy(dtype=bool)
+            checks.add(big, col.name, "integer out of the 64-bit range, got {}", values=series)
+            return series.where(~big).astype("Float64").astype("Int64")
+        return series.astype("Int64")
+    source = series if pd.api.types.is_numeric_dtype(series.dtype) else series.where(present)
+    parsed = pd.to_numeric(source, errors="coerce", dtype_backend="numpy_nullable")
+    bad_number = present & parsed.isna().to_numpy(dtype=bool)
+    checks.add(bad_number, col.name, "expected an integer, got {}", values=series)
+    if pd.api.types.is_integer_dtype(parsed.dtype):
+        big = (parsed > INT64_MAX).fillna(False).to_numpy(dtype=bool)
+        checks.add(big, col.name, "integer out of the 64-bit range, got {}", values=series)
+        return parsed.where(~big).astype("Int64") if big.any() else parsed.astype("Int64")
+    values = parsed.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    finite = np.isfinite(values)
+    frac = finite & (np.mod(np.where(finite, values, 0.0), 1.0) != 0)
+    checks.add(frac, col.name, "expected an integer, got {}", values=series)
+    inexact = finite & ~frac & (np.abs(values) > EXACT_FLOAT_INT)
+    checks.add(
+        inexact,
+        col.name,
+        "expected an integer that is exact (|x| <= 2**53 as a float), got {}",
+        values=series,
+    )
+    checks.add(np.isinf(values), col.name, "expected a finite integer, got {}", values=series)
+    keep = finite & ~frac & ~inexact
+    out = pd.array(np.where(keep, values, 0).astype(np.int64), dtype="Int64")
+    out[~keep] = pd.NA
+    return pd.Series(out, index=series.index)
 
 
 def _to_bool(series: pd.Series, checks: _Checks, col: ColumnSpec, *, required: bool) -> pd.Series:
@@ -196,9 +236,10 @@ def _to_timestamp(series: pd.Series, checks: _Checks, col: ColumnSpec) -> pd.Ser
 def _convert(series: pd.Series, col: ColumnSpec, checks: _Checks, *, required: bool) -> pd.Series:
     if col.dtype is DType.TIMESTAMP:
         return _to_timestamp(series, checks, col)
-    if col.dtype in (DType.FLOAT, DType.INT):
-        numbers = _to_number(series, checks, col, required=required)
-        return numbers.astype("Int64") if col.dtype is DType.INT else numbers
+    if col.dtype is DType.INT:
+        return _to_int(series, checks, col, required=required)
+    if col.dtype is DType.FLOAT:
+        return _to_number(series, checks, col, required=required)
     if col.dtype is DType.BOOL:
         return _to_bool(series, checks, col, required=required)
     return _to_string(series, checks, col, required=required)
