@@ -39,7 +39,7 @@ def drift_heatmap(frame: pd.DataFrame) -> alt.Chart:
         .mark_point(shape="circle", filled=True, size=18, color="black")
         .encode(tooltip=[alt.Tooltip("feature:N"), alt.Tooltip("status:N", title="verdict")])
     )
-    return (cells + dots).properties(height=max(120, 22 * frame["feature"].nunique()))
+    return (cells + dots).properties(height=max(120, 30 * frame["feature"].nunique()))
 
 
 def metric_over_time(
