@@ -98,6 +98,10 @@ def read_config_file(path: str | os.PathLike[str] | None = None) -> dict[str, An
     if found is None:
         if path:
             raise ConfigError(f"config file {str(path)!r} does not exist")
+        if os.environ.get(CONFIG_ENV):
+            raise ConfigError(
+                f"config file {os.environ[CONFIG_ENV]!r} (from {CONFIG_ENV}) does not exist"
+            )
         return {}
     try:
         data = yaml.safe_load(found.read_text(encoding="utf-8")) or {}
