@@ -34,6 +34,17 @@ from storage.registry import (
 TTL = 60
 """Seconds a loaded frame is reused before the database is read again."""
 
+GROUP_METRICS = (
+    "selection_rate",
+    "accuracy",
+    "tpr",
+    "fpr",
+    "fnr",
+    "precision",
+    "count",
+)
+"""Per-group fairness metrics offered on the fairness page (those stored are shown)."""
+
 DRIFT_SCORE = "jensenshannon"
 """Metric shown in the drift heatmap: defined for numeric and categorical columns, in [0, 1]."""
 
@@ -154,20 +165,50 @@ def feature_drift(
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def analyzer_values(
-    url: str, name: str, analyzer: str, start: datetime, end: datetime, *, details: bool = True
+    url: str, name: str, analyzer: str, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """Every stored value of one analyzer in the period."""
-    return _values(url, name, analyzer=analyzer, start=start, end=end, details=details)
+    """Every stored value of one analyzer in the period (without ``details``)."""
+    return _values(url, name, analyzer=analyzer, start=start, end=end)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def metric_details(
+    url: str,
+    name: str,
+    metrics: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    feature: str | None = None,
+) -> pd.DataFrame:
+    """Values of a few metrics with their ``details`` (histograms, matrices, intervals)."""
+    return _values(
+        url, name, metrics=list(metrics), feature=feature, start=start, end=end, details=True
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def attribute_values(
-    url: str, name: str, attribute: str, start: datetime, end: datetime
+    url: str, name: str, attribute: str, metrics: tuple[str, ...], start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """Fairness values (groups and disparities) of one sensitive attribute or intersection."""
+    """Fairness values of some metrics of one sensitive attribute or intersection."""
     return _values(
-        url, name, analyzer="fairness", feature=attribute, start=start, end=end, details=True
+        url,
+        name,
+        analyzer="fairness",
+        metrics=list(metrics),
+        feature=attribute,
+        start=start,
+        end=end,
+        details=True,
     )
+
+
+def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``ci_low``, ``ci_high`` and ``n`` taken out of ``details``."""
+    frame = frame.copy()
+    for key in ("ci_low", "ci_high", "n"):
+        frame[key] = frame["details"].map(lambda d, k=key: (d or {}).get(k)).astype("float64")
+    return frame
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -23,7 +23,9 @@ if values.empty:
 else:
     importance = values[values["metric"] == "mean_abs_shap"]
     last = importance[importance["window_start"] == importance["window_start"].max()]
-    method = (last["details"].iloc[0] or {}) if not last.empty else {}
+    newest = last["window_start"].max() if not last.empty else start
+    about = data.metric_details(url, model, ("attribution_drift",), newest, end)
+    method = (about["details"].iloc[-1] or {}) if not about.empty else {}
     st.subheader("Global importance (last window)")
     if method.get("reason"):
         st.caption(f"Explainer: {method.get('method')} — {method['reason']}")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import charts, data, widgets
+from monitors.analyzers.fairness import DISPARITIES
 
 st.title("Fairness")
 url = data.database_url()
@@ -23,16 +24,12 @@ attribute = widgets.choice_param(
 if attribute is None:
     st.info("No fairness results yet. They appear after `driftwarden run`.")
     st.stop()
-values = data.attribute_values(url, model, attribute, start, end)
-if values.empty:
+disparities = data.with_intervals(
+    data.attribute_values(url, model, attribute, tuple(DISPARITIES), start, end)
+)
+if disparities.empty:
     st.info(f"No fairness results for {attribute!r} in this period.")
     st.stop()
-
-per_group = values[values["group"].notna()].copy()
-disparities = values[values["group"].isna()].copy()
-for frame in (per_group, disparities):
-    for key in ("ci_low", "ci_high", "n"):
-        frame[key] = frame["details"].map(lambda d, k=key: (d or {}).get(k))
 
 st.subheader("Disparities between groups")
 last_disp = disparities[disparities["window_start"] == disparities["window_start"].max()]
@@ -56,12 +53,9 @@ if shown:
     st.caption("Shaded: bootstrap confidence interval. Dashed red: the four-fifths rule (0.8).")
 
 st.subheader("Per group")
-group_metrics = sorted(per_group["metric"].unique())
-metric = st.selectbox(
-    "Metric",
-    group_metrics,
-    index=group_metrics.index("selection_rate") if "selection_rate" in group_metrics else 0,
-)
+metric = st.selectbox("Metric", data.GROUP_METRICS)
+per_group = data.with_intervals(data.attribute_values(url, model, attribute, (metric,), start, end))
+per_group = per_group[per_group["group"].notna()]
 groups = sorted(per_group["group"].unique())
 focus = widgets.choice_param("Group", ["all groups", *groups], param="group", where="groups")
 part = per_group[per_group["metric"] == metric]

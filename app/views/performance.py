@@ -21,9 +21,12 @@ if values.empty:
     st.stop()
 
 coverage = values[values["metric"] == "label_coverage"]
-labelled = values[
-    (values["metric"] == "confusion_matrix")
-    & values["details"].map(lambda d: bool((d or {}).get("matrix")))
+shapes = data.metric_details(
+    url, model, ("confusion_matrix", "expected_calibration_error"), start, end
+)
+labelled = shapes[
+    (shapes["metric"] == "confusion_matrix")
+    & shapes["details"].map(lambda d: bool((d or {}).get("matrix")))
 ]
 runs = data.windows(url, model, start, end)
 n_rows, n_labels = int(runs["n_rows"].sum()), int(runs["n_labels"].sum())
@@ -61,9 +64,9 @@ if not labelled.empty:
         st.altair_chart(
             charts.confusion_matrix(last["details"]["matrix"], last["details"]["classes"])
         )
-ece = values[
-    (values["metric"] == "expected_calibration_error")
-    & values["details"].map(lambda d: bool((d or {}).get("curve")))
+ece = shapes[
+    (shapes["metric"] == "expected_calibration_error")
+    & shapes["details"].map(lambda d: bool((d or {}).get("curve")))
 ]
 if not ece.empty:
     last = ece.iloc[-1]

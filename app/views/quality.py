@@ -35,15 +35,13 @@ for metric, title in SHARES.items():
         continue
     st.subheader(title)
     st.altair_chart(charts.metric_over_time(part, color="feature", title="share"), width="stretch")
-    if metric == "new_category_share":
-        new = part[part["details"].map(lambda d: bool((d or {}).get("new_categories")))]
-        if not new.empty:
-            examples = new.assign(
-                new_categories=new["details"].map(
-                    lambda d: ", ".join(map(str, d["new_categories"]))
-                )
-            )[["window_start", "feature", "value", "new_categories"]]
-            st.dataframe(examples.iloc[::-1], hide_index=True)
+    if metric == "new_category_share" and (part["value"] > 0).any():
+        found = data.metric_details(url, model, (metric,), start, end)
+        new = found[found["details"].map(lambda d: bool((d or {}).get("new_categories")))]
+        examples = new.assign(
+            new_categories=new["details"].map(lambda d: ", ".join(map(str, d["new_categories"])))
+        )[["window_start", "feature", "value", "new_categories"]]
+        st.dataframe(examples.iloc[::-1], hide_index=True)
 
 st.subheader("Quarantined rows")
 if not quarantined.empty:
