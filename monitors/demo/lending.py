@@ -184,9 +184,8 @@ DEMO_CONFIG = {
 }
 
 DEMO_RULES = """\
-# Demo alert rules for the lending scenario (driftwarden alerts apply monitors/demo/rules.yaml)
-channels:
-  ml-team: {type: webhook, url_env: DRIFTWARDEN_DEMO_WEBHOOK_URL}
+# Demo alert rules for the lending scenario. No channels: states are recorded and shown in
+# the dashboard; add e.g. `channels: [ml-team]` with a `channels:` section to be notified.
 rules:
   - name: credit-score-drift
     model: credit
@@ -197,7 +196,6 @@ rules:
     for: 1
     repeat: 24h
     severity: warning
-    channels: [ml-team]
   - name: new-purpose-category
     model: credit
     metric: new_category_share
@@ -207,7 +205,6 @@ rules:
     for: 1
     repeat: 24h
     severity: info
-    channels: [ml-team]
   # daily groups of ~200 applicants make the ratio noisy: alert a margin below four-fifths
   - name: group-disparate-impact
     model: credit
@@ -218,7 +215,6 @@ rules:
     for: 2
     repeat: 24h
     severity: critical
-    channels: [ml-team]
 """
 
 
