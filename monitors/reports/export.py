@@ -152,9 +152,10 @@ def _alert_events(
 
 
 def model_fairness_config(model: Model) -> FairnessConfig:
-    """The model's stored fairness settings (``config["fairness"]``), or the defaults."""
-    stored = (model.config or {}).get("fairness") or {}
-    return FairnessConfig.model_validate(stored)
+    """The model's effective fairness settings (defaults < driftwarden.yaml < stored config)."""
+    from monitors.config import model_config
+
+    return model_config(model.name, model.config).fairness
 
 
 def gather_inputs(
