@@ -5,7 +5,8 @@ ethnicity-like ``group``) and a scikit-learn gradient-boosting classifier traine
 demo time. Starting :data:`START` (UTC), 60 daily windows of predictions carry:
 
 * a **gradual drift** in ``income`` (its mean falls steadily, about -0.3 % a day);
-* a **sudden shift** in ``credit_score`` (+40 points: a bureau rescaled its scores) from :data:`SHIFT_DAY` on;
+* a **sudden shift** in ``credit_score`` (+40 points: a bureau rescaled its scores)
+  from :data:`SHIFT_DAY` on;
 * a **new category** ``crypto`` of ``purpose`` from :data:`NEW_CATEGORY_DAY` on;
 * a **fairness regression** for ``group=D`` in the last 14 days (its approvals are
   cut by about four fifths, so its disparate impact ratio falls below 0.8);
