@@ -15,7 +15,7 @@ DAYS = 4
 
 
 def _runner(url: str, now: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, DRIFTWARDEN_DATABASE_URL=url, PYTHONPATH=str(REPO))
+    env = dict(os.environ, DRIFTWARDEN_DATABASE_URL=url, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     env.pop("DRIFTWARDEN_CONFIG", None)
     return subprocess.Popen(
         [sys.executable, "-c", "from monitors.cli import app; app()", "run", "--now", now],
