@@ -282,3 +282,14 @@ def test_non_local_address_without_login_is_refused(demo_url: str) -> None:
     at = open_page("overview")
     assert "non-local address without login" in texts(at.error)
     assert not at.dataframe
+
+
+def test_report_export_is_restricted_to_listed_auditors(demo_url: str) -> None:
+    at = AppTest.from_file(MAIN, default_timeout=90)
+    at.secrets["driftwarden"] = {"auditors": ["auditor@example.com"]}
+    at.switch_page("views/reports.py")
+    at.query_params["model"] = "credit"
+    at.run()
+    assert not at.exception
+    assert "Only auditors may export reports" in texts(at.warning)
+    assert not any(b.label == "Export report" for b in at.button)
