@@ -179,7 +179,7 @@ def generate(
 
 
 DEMO_CONFIG = {
-    "drift": {"multivariate_sample": 2000, "multivariate_folds": 3},
+    "drift": {"multivariate_sample": 1000, "multivariate_folds": 3, "multivariate_max_iter": 30},
     "explain": {"sample_size": 300},
     "fairness": {"n_bootstrap": 300},
 }
