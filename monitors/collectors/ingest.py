@@ -591,38 +591,32 @@ _ARROW_TYPES = {
 }
 
 
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
 def arrow_to_frame(data: pa.Table, model: Model, schema: ModelSchema) -> pd.DataFrame:
-    """Physical Arrow columns → DataFrame with the user's names and the schema's dtypes."""
+    """Physical Arrow columns → DataFrame with the user's names and the schema's dtypes.
+
+    Types are fixed on the Arrow side (epoch µs → ``timestamp[us, UTC]``; SQLite's 0/1
+    → bool) so that ``to_pandas`` builds each column once: float64, ``Int64``,
+    ``boolean``, ``str`` and ``datetime64[us, UTC]``.
+    """
     by_phys = {c.physical: c for c in model.columns}
-    data = data.cast(
-        pa.schema(
-            [
-                pa.field(f.name, _ARROW_TYPES[DType(by_phys[f.name].dtype)])
-                if f.name in by_phys
-                else f
-                for f in data.schema
-            ]
-        )
-    )
-    frame = data.to_pandas()
-    out: dict[str, pd.Series] = {}
+    arrays, names = [], []
     for name in data.column_names:
         col = by_phys.get(name)
         if col is None:
             continue
-        series = frame[name]
         dtype = DType(col.dtype)
+        array = data.column(name).cast(_ARROW_TYPES[dtype])
         if dtype is DType.TIMESTAMP:
-            series = pd.to_datetime(series.to_numpy(dtype=np.int64), unit="us", utc=True)
-            series = pd.Series(series, index=frame.index)
-        elif dtype is DType.INT:
-            series = series.astype("Int64")
-        elif dtype is DType.BOOL:
-            series = series.astype("boolean")
-        elif dtype is DType.FLOAT:
-            series = series.astype("float64")
-        out[col.name] = series
-    return pd.DataFrame(out, index=frame.index)
+            array = array.cast(pa.timestamp("us", tz="UTC"))
+        arrays.append(array)
+        names.append(col.name)
+    table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(names))])
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get, split_blocks=True, self_destruct=True)
+    frame.columns = pd.Index(names)
+    return frame
 
 
 __all__ = [
