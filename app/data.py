@@ -10,7 +10,7 @@ session is always closed before :func:`monitors.collectors.client.load_window` r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -27,7 +27,6 @@ from storage.registry import (
     get_model,
     latest_artifact,
     list_models,
-    load_reference,
     model_schema,
 )
 
@@ -404,22 +403,13 @@ def drift_since(detected: pd.DataFrame) -> datetime | None:
 @st.cache_resource(show_spinner=False)
 def _explainer(url: str, name: str, artifact_sha256: str) -> Any:
     """The SHAP explainer of a model's artifact (rebuilt when a new artifact is stored)."""
-    from monitors.analyzers.explain import make_explainer
-    from monitors.artifacts import load_artifact
-    from monitors.config import model_config
+    from monitors.analyzers.explain import ExplainError
+    from monitors.explanations import model_explainer
 
-    with session_scope(_reader(url)) as session:
-        model = get_model(session, name)
-        schema = model_schema(model)
-        artifact = latest_artifact(session, model)
-        reference = load_reference(session, model)
-        config = model_config(name, model.config).explain
-        blob, trusted = (artifact.data, list(artifact.trusted)) if artifact else (b"", [])
-    if reference is None:
-        raise MissingInputError(f"model {name!r} has no reference data to explain against")
-    return make_explainer(
-        load_artifact(blob, trusted=trusted), reference[1], schema=schema, config=config
-    )
+    try:
+        return model_explainer(url, name)
+    except ExplainError as exc:
+        raise MissingInputError(str(exc)) from exc
 
 
 class MissingInputError(StorageError, LookupError):
@@ -448,15 +438,13 @@ def explain_prediction(url: str, name: str, prediction_id: str) -> PredictionExp
     MissingInputError
         If the model has no stored artifact or reference.
     """
-    from monitors.analyzers.explain import explain_rows
-    from monitors.collectors.client import load_window
+    from monitors.explanations import explain_prediction as explain_one
 
     with session_scope(_reader(url)) as session:
         model = get_model(session, name)
         at = queries.prediction_time(session, model, prediction_id)
         artifact = latest_artifact(session, model)
         sha = None if artifact is None else artifact.sha256
-        id_column = model_schema(model).id.name
     if sha is None:
         raise MissingInputError(
             f"model {name!r} has no stored artifact: store one with Client.set_artifact(...) "
@@ -464,12 +452,9 @@ def explain_prediction(url: str, name: str, prediction_id: str) -> PredictionExp
         )
     if at is None:
         return None
-    # the session above is closed: load_window may open the file through ADBC now
-    rows = load_window(url, name, at, at + timedelta(microseconds=1))
-    rows = rows[rows[id_column].astype(str) == prediction_id]
-    if rows.empty:
+    explained = explain_one(url, name, prediction_id, explainer=_explainer(url, name, sha))
+    if explained is None:
         return None
-    explained = explain_rows(_explainer(url, name, sha), rows.head(1))[0]
     table = pd.DataFrame(
         {
             "feature": list(explained.attributions),

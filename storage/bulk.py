@@ -247,7 +247,8 @@ def store_rows(
                 .from_select(names, select_stage)
                 .on_conflict_do_nothing(index_elements=[table.c[id_column]])
             )
-        bulk.execute(stmt)
+        if present < rows.num_rows:  # a full re-send has nothing to insert
+            bulk.execute(stmt)
     finally:
         _drop(bulk, stage)
     return StoreOutcome(rows.num_rows - present, present, conflicts)

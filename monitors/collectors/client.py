@@ -231,6 +231,16 @@ class Client:
     def scoring_function(self, name: str) -> ScoringFunction | None:
         return self._scorers.get(name)
 
+    def explain(self, name: str, prediction_id: str) -> Any:
+        """SHAP explanation of one logged prediction (``RowExplanation``), or ``None``.
+
+        Uses the scoring function set with :meth:`set_scoring_function`, else the stored
+        artifact.
+        """
+        from monitors.explanations import explain_prediction
+
+        return explain_prediction(self.url, name, prediction_id, scorer=self._scorers.get(name))
+
     def model(self, name: str) -> ModelInfo:
         with session_scope(self.engine) as session:
             model = get_model(session, name)

@@ -40,7 +40,7 @@ from storage.locks import model_lock
 from storage.logs import log_table, role_column
 from storage.metrics import quarantine_counts, store_window, window_runs
 from storage.models import Model
-from storage.registry import get_model, latest_artifact, list_models, load_reference, model_schema
+from storage.registry import get_model, list_models, load_reference, model_schema
 from storage.schema import ModelSchema, Role
 
 log = logging.getLogger(__name__)
@@ -95,14 +95,11 @@ def _from_micros(value: int) -> datetime:
 
 def _explainer(ctx: _Context, session: Any, scorer: Scorer | None) -> None:
     """Build the SHAP explainer and reference importance if the model has an artifact."""
-    model_obj: object | None = scorer
-    if model_obj is None:
-        artifact = latest_artifact(session, ctx.model)
-        if artifact is None:
-            return
-        from monitors.artifacts import load_artifact  # skops is slow to import: only if needed
+    from monitors.explanations import artifact_model
 
-        model_obj = load_artifact(artifact.data, trusted=artifact.trusted)
+    model_obj = scorer if scorer is not None else artifact_model(session, ctx.model)
+    if model_obj is None:
+        return
     cfg = ctx.config.explain
     ctx.explainer = explain_analyzer.make_explainer(
         model_obj, ctx.reference, schema=ctx.schema, config=cfg
