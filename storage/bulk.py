@@ -45,13 +45,10 @@ from sqlalchemy.sql import ClauseElement, ColumnElement
 from storage.engine import BUSY_TIMEOUT_MS, SQLiteGate, database_url, sqlite_gate
 from storage.logs import LABELED_AT, ROW
 
-# The staging table lives in memory, a larger page cache keeps the log's indexes hot while
-# a batch is inserted, and in WAL mode NORMAL sync is durable across application crashes.
-SQLITE_BULK_PRAGMAS = (
-    "PRAGMA temp_store = MEMORY",
-    "PRAGMA cache_size = -65536",
-    "PRAGMA synchronous = NORMAL",
-)
+# In WAL mode NORMAL sync is durable across application crashes (as SQLAlchemy's
+# connections). An in-memory staging table and a 64 MiB page cache were tried: no faster
+# here, and they raised peak memory of a chunked file ingest by ~75 MB.
+SQLITE_BULK_PRAGMAS = ("PRAGMA synchronous = NORMAL",)
 
 _DIALECTS: dict[str, Dialect] = {
     "sqlite": sqlite.dialect(),

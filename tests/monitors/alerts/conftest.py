@@ -1,9 +1,6 @@
 """Real things for the alert tests: databases, an SMTP server and an HTTP server.
 
-* ``database_url``: a fresh SQLite file, then a fresh PostgreSQL database
-  (``DRIFTWARDEN_TEST_POSTGRES_URL`` or a cluster started by ``scripts/pgcluster.py`` on
-  port 55432). No PostgreSQL: skipped, except with ``CI=true`` where it fails.
-  Self-contained so that it can move to ``tests/conftest.py`` as is.
+* databases come from the shared ``database_url`` fixture (``tests/conftest.py``);
 * ``smtp_server`` / ``smtp_tls_server``: aiosmtpd on a free port recording messages; the
   TLS variant requires STARTTLS and AUTH with a self-signed certificate made in memory.
 * ``http_server``: a ``ThreadingHTTPServer`` on port 0 recording requests, with
@@ -15,15 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import fcntl
 import ipaddress
-import os
-import shutil
 import socket
-import sys
-import tempfile
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -32,106 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
-REPO = Path(__file__).resolve().parents[3]
-PG_PORT = 55432
-
-# --------------------------------------------------------------------------- databases
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="session")
-def alerts_postgres_server() -> str:
-    """URL of a PostgreSQL server's ``postgres`` database."""
-    try:
-        import psycopg
-
-        url = os.environ.get("DRIFTWARDEN_TEST_POSTGRES_URL")
-        if not url:
-            if str(REPO) not in sys.path:
-                sys.path.insert(0, str(REPO))
-            from scripts.pgcluster import start
-
-            lock_path = Path(tempfile.gettempdir()) / f"driftwarden-pg-{PG_PORT}.lock"
-            with open(lock_path, "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                url = start(REPO / ".pg", PG_PORT)
-        with psycopg.connect(_libpq(url), connect_timeout=10) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # no server, whatever the reason
-        reason = f"PostgreSQL is not available: {type(exc).__name__}: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI=true: never skipped)")
-        pytest.skip(reason)
-    return url
-
-
-@pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, copied for each test (migrating takes a while)."""
-    from storage.engine import dispose_all, get_engine
-
-    path = tmp_path_factory.mktemp("template") / "dw.db"
-    get_engine(f"sqlite:///{path}")
-    dispose_all()
-    return path
-
-
-@pytest.fixture(scope="session")
-def _postgres_template(alerts_postgres_server: str) -> Iterator[str]:
-    """A migrated PostgreSQL database used as ``TEMPLATE`` for each test's database."""
-    import psycopg
-    from psycopg import sql
-
-    from storage.engine import dispose_all, get_engine
-
-    name = f"dw_tmpl_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq(alerts_postgres_server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    get_engine(make_url(alerts_postgres_server).set(database=name).render_as_string(False))
-    dispose_all()
-    yield name
-    with psycopg.connect(_libpq(alerts_postgres_server), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty, migrated database (SQLite file, then a fresh PostgreSQL database)."""
-    from storage.engine import dispose_all
-
-    if request.param == "sqlite":
-        target = tmp_path / "dw.db"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
-        yield f"sqlite:///{target}"
-        dispose_all()
-        return
-    import psycopg
-    from psycopg import sql
-
-    server = request.getfixturevalue("alerts_postgres_server")
-    template = request.getfixturevalue("_postgres_template")
-    name = f"dw_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        dispose_all()
-        with psycopg.connect(_libpq(server), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+# Databases: the shared ``database_url`` fixture of ``tests/conftest.py``.
 
 
 # --------------------------------------------------------------------------- SMTP
