@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -426,7 +426,7 @@ def demo(
                 typer.echo(line)
 
 
-def _mount_optional() -> None:
+def _mount_subcommands() -> None:
     """Sub-commands that live in their own modules."""
     from monitors.cli_alerts import alerts_app
     from monitors.cli_report import report_command
@@ -435,11 +435,11 @@ def _mount_optional() -> None:
     app.command("report")(report_command)
 
 
-_mount_optional()
+_mount_subcommands()
 
 
 def main() -> None:  # pragma: no cover - console script
     app()
 
 
-__all__ = ["UTC", "app", "main"]
+__all__ = ["app", "main"]
