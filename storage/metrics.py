@@ -18,8 +18,8 @@ from storage.models import (
     WindowRun,
 )
 
-EXPORT_COLUMNS = [
-    "model",
+#: Columns of a stored result as read back (``details`` apart: it is only read when needed).
+VALUE_COLUMNS = [
     "window_start",
     "window_end",
     "analyzer",
@@ -29,8 +29,9 @@ EXPORT_COLUMNS = [
     "value",
     "threshold",
     "status",
-    "details",
 ]
+#: Fields of one exported record (``driftwarden metrics``).
+EXPORT_COLUMNS = ["model", *VALUE_COLUMNS, "details"]
 
 
 class RecordLike(Protocol):
@@ -169,21 +170,7 @@ def metrics_frame(
         MetricResult.group,
     )
     rows = session.execute(query).all()
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "window_start",
-            "window_end",
-            "analyzer",
-            "metric",
-            "feature",
-            "group",
-            "value",
-            "threshold",
-            "status",
-            "details",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=[*VALUE_COLUMNS, "details"])
     frame.insert(0, "model", model.name)
     for col in ("feature", "group"):
         frame[col] = frame[col].astype(object).where(frame[col] != "", None)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from storage.logs import log_table, role_column
+from storage.metrics import VALUE_COLUMNS
 from storage.models import (
     AlertRule,
     AlertSeries,
@@ -26,19 +27,6 @@ from storage.models import (
     WindowRun,
 )
 from storage.schema import Role
-
-#: Columns of :func:`metric_values` (``details`` only with ``details=True``).
-VALUE_COLUMNS = [
-    "window_start",
-    "window_end",
-    "analyzer",
-    "metric",
-    "feature",
-    "group",
-    "value",
-    "threshold",
-    "status",
-]
 
 #: Columns of :func:`model_overview`.
 OVERVIEW_COLUMNS = [
