@@ -3,7 +3,7 @@
 Every loader takes the database URL first (so two databases never share a cache
 entry) and calls query functions from :mod:`storage` / :mod:`monitors`. Reads are
 cached for :data:`TTL` seconds; the engine is a process-wide resource. A SQLAlchemy
-session is always closed before :func:`monitors.collectors.client.load_window` runs
+session is always closed before :func:`monitors.windows.load_window` runs
 (two SQLite libraries must never hold one file at the same time).
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from storage import alerts as alert_queries
 from storage import queries
@@ -242,139 +243,164 @@ def quarantine(url: str, name: str, start: datetime, end: datetime) -> pd.DataFr
         )
 
 
+def _alert_rules(session: Session, name: str | None) -> pd.DataFrame:
+    """Alert rules of one model (or all) as a table."""
+    return pd.DataFrame(
+        [
+            {
+                "rule": r.name,
+                "model": r.model,
+                "metric": r.metric,
+                "feature": r.feature,
+                "group": r.group,
+                "condition": f"{r.op} {r.threshold:g} for {r.for_windows} window(s)",
+                "severity": r.severity,
+                "channels": ", ".join(map(str, r.channels)),
+                "enabled": r.enabled,
+            }
+            for r in alert_queries.rules(session, model=name)
+        ],
+        columns=[
+            "rule",
+            "model",
+            "metric",
+            "feature",
+            "group",
+            "condition",
+            "severity",
+            "channels",
+            "enabled",
+        ],
+    )
+
+
+def _alert_series(session: Session, name: str | None) -> pd.DataFrame:
+    """Alert series of one model (or all) with their state."""
+    return pd.DataFrame(
+        [
+            {
+                "id": s.id,
+                "rule": r.name,
+                "model": r.model,
+                "feature": s.feature or None,
+                "group": s.group or None,
+                "state": s.state,
+                "since": s.since,
+                "open_since": s.open_since,
+                "last_window_end": s.last_window_end,
+                "last_value": s.last_value,
+                "acknowledged_by": s.acknowledged_by,
+                "acknowledged_at": s.acknowledged_at,
+            }
+            for s, r in alert_queries.series(session, model=name)
+        ],
+        columns=[
+            "id",
+            "rule",
+            "model",
+            "feature",
+            "group",
+            "state",
+            "since",
+            "open_since",
+            "last_window_end",
+            "last_value",
+            "acknowledged_by",
+            "acknowledged_at",
+        ],
+    )
+
+
+def _alert_history(session: Session, name: str | None) -> pd.DataFrame:
+    """The latest 500 alert events of one model (or all), oldest first."""
+    return pd.DataFrame(
+        [
+            {
+                "at": e.at,
+                "rule": r.name,
+                "feature": s.feature or None,
+                "group": s.group or None,
+                "from": e.from_state,
+                "to": e.to_state,
+                "window_start": e.window_start,
+                "value": e.value,
+                "threshold": e.threshold,
+                "silenced": e.silenced,
+            }
+            for e, s, r in alert_queries.events(session, model=name, limit=500)
+        ],
+        columns=[
+            "at",
+            "rule",
+            "feature",
+            "group",
+            "from",
+            "to",
+            "window_start",
+            "value",
+            "threshold",
+            "silenced",
+        ],
+    )
+
+
+def _alert_silences(session: Session, name: str | None) -> pd.DataFrame:
+    """Silences that apply to one model (or all)."""
+    return pd.DataFrame(
+        [
+            {
+                "rule": s.rule,
+                "model": s.model,
+                "feature": s.feature,
+                "until": s.until,
+                "reason": s.reason,
+                "author": s.author,
+            }
+            for s in alert_queries.silences(session)
+            if name is None or s.model in (None, name)
+        ],
+        columns=["rule", "model", "feature", "until", "reason", "author"],
+    )
+
+
+def _alert_outbox(session: Session) -> pd.DataFrame:
+    """Pending and dead outbox messages (of every model)."""
+    return pd.DataFrame(
+        [
+            {
+                "id": m.id,
+                "channel": m.channel,
+                "status": m.status,
+                "attempts": m.attempts,
+                "next_attempt_at": m.next_attempt_at,
+                "created_at": m.created_at,
+                "last_error": m.last_error,
+                "series": m.series_key,
+            }
+            for m in alert_queries.outbox_messages(session, statuses=["pending", "dead"])
+        ],
+        columns=[
+            "id",
+            "channel",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+            "last_error",
+            "series",
+        ],
+    )
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def alerts(url: str, name: str | None) -> dict[str, pd.DataFrame]:
     """Rules, series states, history, silences and outbox (of one model, or all)."""
     with session_scope(_reader(url)) as session:
-        rules = pd.DataFrame(
-            [
-                {
-                    "rule": r.name,
-                    "model": r.model,
-                    "metric": r.metric,
-                    "feature": r.feature,
-                    "group": r.group,
-                    "condition": f"{r.op} {r.threshold:g} for {r.for_windows} window(s)",
-                    "severity": r.severity,
-                    "channels": ", ".join(map(str, r.channels)),
-                    "enabled": r.enabled,
-                }
-                for r in alert_queries.rules(session, model=name)
-            ],
-            columns=[
-                "rule",
-                "model",
-                "metric",
-                "feature",
-                "group",
-                "condition",
-                "severity",
-                "channels",
-                "enabled",
-            ],
-        )
-        series = pd.DataFrame(
-            [
-                {
-                    "id": s.id,
-                    "rule": r.name,
-                    "model": r.model,
-                    "feature": s.feature or None,
-                    "group": s.group or None,
-                    "state": s.state,
-                    "since": s.since,
-                    "open_since": s.open_since,
-                    "last_window_end": s.last_window_end,
-                    "last_value": s.last_value,
-                    "acknowledged_by": s.acknowledged_by,
-                    "acknowledged_at": s.acknowledged_at,
-                }
-                for s, r in alert_queries.series(session, model=name)
-            ],
-            columns=[
-                "id",
-                "rule",
-                "model",
-                "feature",
-                "group",
-                "state",
-                "since",
-                "open_since",
-                "last_window_end",
-                "last_value",
-                "acknowledged_by",
-                "acknowledged_at",
-            ],
-        )
-        history = pd.DataFrame(
-            [
-                {
-                    "at": e.at,
-                    "rule": r.name,
-                    "feature": s.feature or None,
-                    "group": s.group or None,
-                    "from": e.from_state,
-                    "to": e.to_state,
-                    "window_start": e.window_start,
-                    "value": e.value,
-                    "threshold": e.threshold,
-                    "silenced": e.silenced,
-                }
-                for e, s, r in alert_queries.events(session, model=name, limit=500)
-            ],
-            columns=[
-                "at",
-                "rule",
-                "feature",
-                "group",
-                "from",
-                "to",
-                "window_start",
-                "value",
-                "threshold",
-                "silenced",
-            ],
-        )
-        silences = pd.DataFrame(
-            [
-                {
-                    "rule": s.rule,
-                    "model": s.model,
-                    "feature": s.feature,
-                    "until": s.until,
-                    "reason": s.reason,
-                    "author": s.author,
-                }
-                for s in alert_queries.silences(session)
-                if name is None or s.model in (None, name)
-            ],
-            columns=["rule", "model", "feature", "until", "reason", "author"],
-        )
-        outbox = pd.DataFrame(
-            [
-                {
-                    "id": m.id,
-                    "channel": m.channel,
-                    "status": m.status,
-                    "attempts": m.attempts,
-                    "next_attempt_at": m.next_attempt_at,
-                    "created_at": m.created_at,
-                    "last_error": m.last_error,
-                    "series": m.series_key,
-                }
-                for m in alert_queries.outbox_messages(session, statuses=["pending", "dead"])
-            ],
-            columns=[
-                "id",
-                "channel",
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-                "last_error",
-                "series",
-            ],
-        )
+        rules = _alert_rules(session, name)
+        series = _alert_series(session, name)
+        history = _alert_history(session, name)
+        silences = _alert_silences(session, name)
+        outbox = _alert_outbox(session)
     return {
         "rules": rules,
         "series": series,

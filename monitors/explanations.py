@@ -20,8 +20,8 @@ from monitors.analyzers.explain import (
     explain_rows,
     make_explainer,
 )
-from monitors.collectors.client import load_window
 from monitors.config import model_config
+from monitors.windows import load_window
 from storage.engine import get_engine, read_engine, session_scope
 from storage.models import Model
 from storage.queries import prediction_time

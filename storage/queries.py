@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from storage.logs import log_table, role_column
@@ -72,6 +73,18 @@ def model_overview(session: Session) -> pd.DataFrame:
         select(Model.id, Model.name, Model.task, Model.window).order_by(Model.name)
     ).all()
     frame = pd.DataFrame(models, columns=["id", "model", "task", "window"])
+    for part in _overview_parts(session):
+        frame = frame.merge(part, on="id", how="left")
+    for col in ("windows", "rows", "labels", "rows_logged", "drifting_features", "firing_alerts"):
+        frame[col] = frame[col].fillna(0).astype("int64")
+    rows = frame["rows"].astype("float64")
+    frame["label_coverage"] = (frame["labels"] / rows.where(rows > 0)).astype("float64")
+    frame = frame.rename(columns={"rows": "rows_analyzed"})
+    return _utc(frame, ["first_window_start", "last_window_end"])[OVERVIEW_COLUMNS]
+
+
+def _overview_parts(session: Session) -> list[pd.DataFrame]:
+    """Per-model ``id`` frames of window totals, rows logged, drifting features, firing alerts."""
     runs = pd.DataFrame(
         session.execute(
             select(
@@ -123,14 +136,7 @@ def model_overview(session: Session) -> pd.DataFrame:
         ).all(),
         columns=["id", "firing_alerts"],
     )
-    for part in (runs, logged, drifting, firing):
-        frame = frame.merge(part, on="id", how="left")
-    for col in ("windows", "rows", "labels", "rows_logged", "drifting_features", "firing_alerts"):
-        frame[col] = frame[col].fillna(0).astype("int64")
-    rows = frame["rows"].astype("float64")
-    frame["label_coverage"] = (frame["labels"] / rows.where(rows > 0)).astype("float64")
-    frame = frame.rename(columns={"rows": "rows_analyzed"})
-    return _utc(frame, ["first_window_start", "last_window_end"])[OVERVIEW_COLUMNS]
+    return [runs, logged, drifting, firing]
 
 
 def analysed_range(session: Session, model: Model) -> tuple[datetime, datetime] | None:
@@ -163,6 +169,26 @@ def window_counts(
     rows = session.execute(query.order_by(WindowRun.window_start)).all()
     frame = pd.DataFrame(rows, columns=["window_start", "window_end", "n_rows", "n_labels"])
     return _utc(frame, ["window_start", "window_end"])
+
+
+def _value_select(model: Model, *, details: bool) -> tuple[Select[*tuple[Any, ...]], list[str]]:
+    """The unfiltered select of ``model``'s metric values, and its column names."""
+    columns = [
+        MetricResult.window_start,
+        MetricResult.window_end,
+        MetricResult.analyzer,
+        MetricResult.metric,
+        MetricResult.feature,
+        MetricResult.group,
+        MetricResult.value,
+        MetricResult.threshold,
+        MetricResult.status,
+    ]
+    names = list(VALUE_COLUMNS)
+    if details:
+        columns.append(MetricResult.details)
+        names.append("details")
+    return select(*columns).where(MetricResult.model_id == model.id), names
 
 
 def metric_values(
@@ -209,22 +235,7 @@ def metric_values(
     """
     if not metrics and analyzer is None:
         raise ValueError("metric_values: expected metric names or an analyzer; got neither")
-    columns = [
-        MetricResult.window_start,
-        MetricResult.window_end,
-        MetricResult.analyzer,
-        MetricResult.metric,
-        MetricResult.feature,
-        MetricResult.group,
-        MetricResult.value,
-        MetricResult.threshold,
-        MetricResult.status,
-    ]
-    names = list(VALUE_COLUMNS)
-    if details:
-        columns.append(MetricResult.details)
-        names.append("details")
-    query = select(*columns).where(MetricResult.model_id == model.id)
+    query, names = _value_select(model, details=details)
     if metrics:
         query = query.where(MetricResult.metric.in_(list(metrics)))
     if start is not None:

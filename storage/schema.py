@@ -341,22 +341,58 @@ def infer_schema(
         if col is not None:
             named[role_name] = col
     categorical = set(categorical)
-    missing = [c for c in [*named.values(), *sensitive, *categorical] if c not in frame.columns]
+    features = _feature_columns(frame, named.values(), sensitive, categorical, features)
+    specs: list[ColumnSpec] = [
+        ColumnSpec(name=id, role=Role.ID, dtype=DType.STRING),
+        ColumnSpec(name=timestamp, role=Role.TIMESTAMP, dtype=DType.TIMESTAMP),
+        *_input_specs(frame, features, sensitive, categorical),
+    ]
+    roles: list[tuple[Role, str | None]] = [
+        (Role.PREDICTION, prediction),
+        (Role.SCORE, score),
+        (Role.LABEL, label),
+        (Role.LATENCY, latency_ms),
+    ]
+    specs.extend(_output_specs(frame, task, roles))
+    classes = _classes(frame, task, prediction, label)
+    if positive_class is None and task is Task.BINARY and classes:
+        positive_class = classes[-1]
+    try:
+        return ModelSchema(
+            task=task, columns=tuple(specs), classes=classes, positive_class=positive_class
+        )
+    except ValueError as exc:
+        raise SchemaError(str(exc)) from exc
+
+
+def _feature_columns(
+    frame: pd.DataFrame,
+    named: Iterable[str],
+    sensitive: Sequence[str],
+    categorical: set[str],
+    features: Sequence[str] | None,
+) -> Sequence[str]:
+    """The feature columns, after checking that every named column is in ``frame``."""
+    named = list(named)
+    missing = [c for c in [*named, *sensitive, *categorical] if c not in frame.columns]
     if missing:
         raise SchemaError(
             f"columns {missing!r} are not in the reference data (has {list(frame.columns)!r})"
         )
-    taken = set(named.values()) | set(sensitive)
+    taken = set(named) | set(sensitive)
     if features is None:
-        features = [c for c in frame.columns if c not in taken]
-    else:
-        absent = [c for c in features if c not in frame.columns]
-        if absent:
-            raise SchemaError(f"feature columns {absent!r} are not in the reference data")
-    specs: list[ColumnSpec] = [
-        ColumnSpec(name=id, role=Role.ID, dtype=DType.STRING),
-        ColumnSpec(name=timestamp, role=Role.TIMESTAMP, dtype=DType.TIMESTAMP),
-    ]
+        return [c for c in frame.columns if c not in taken]
+    absent = [c for c in features if c not in frame.columns]
+    if absent:
+        raise SchemaError(f"feature columns {absent!r} are not in the reference data")
+    return features
+
+
+def _input_specs(
+    frame: pd.DataFrame, features: Sequence[str], sensitive: Sequence[str], categorical: set[str]
+) -> list[ColumnSpec]:
+    """Column specs of the feature and sensitive columns, in that order."""
+    specs: list[ColumnSpec] = []
     for name in features:
         dtype = dtype_of_series(frame[name], name=name)
         if dtype is DType.TIMESTAMP:
@@ -369,12 +405,14 @@ def infer_schema(
     for name in sensitive:
         dtype = dtype_of_series(frame[name], name=name)
         specs.append(ColumnSpec(name=name, role=Role.SENSITIVE, dtype=dtype, categorical=True))
-    roles: list[tuple[Role, str | None]] = [
-        (Role.PREDICTION, prediction),
-        (Role.SCORE, score),
-        (Role.LABEL, label),
-        (Role.LATENCY, latency_ms),
-    ]
+    return specs
+
+
+def _output_specs(
+    frame: pd.DataFrame, task: Task, roles: Sequence[tuple[Role, str | None]]
+) -> list[ColumnSpec]:
+    """Column specs of the prediction, score, label and latency columns that are named."""
+    specs: list[ColumnSpec] = []
     for role, role_column in roles:
         if role_column is None:
             continue
@@ -396,19 +434,14 @@ def infer_schema(
                 categorical=task.is_classification and role in (Role.PREDICTION, Role.LABEL),
             )
         )
-    classes: tuple[Scalar, ...] | None = None
-    if task.is_classification:
-        values = (
-            pd.concat([frame[prediction]] + ([frame[label]] if label else [])).dropna().unique()
-        )
-        classes = tuple(
-            sorted((_python_scalar(v) for v in values), key=lambda v: (str(type(v)), v))
-        )
-        if positive_class is None and task is Task.BINARY and classes:
-            positive_class = classes[-1]
-    try:
-        return ModelSchema(
-            task=task, columns=tuple(specs), classes=classes, positive_class=positive_class
-        )
-    except ValueError as exc:
-        raise SchemaError(str(exc)) from exc
+    return specs
+
+
+def _classes(
+    frame: pd.DataFrame, task: Task, prediction: str, label: str | None
+) -> tuple[Scalar, ...] | None:
+    """Sorted distinct prediction and label values of a classifier; ``None`` for regression."""
+    if not task.is_classification:
+        return None
+    values = pd.concat([frame[prediction]] + ([frame[label]] if label else [])).dropna().unique()
+    return tuple(sorted((_python_scalar(v) for v in values), key=lambda v: (str(type(v)), v)))

@@ -127,6 +127,45 @@ def _send(notifier: Notifier, message: OutboxMessage) -> Delivery:
         return Delivery.retry(f"notifier raised {type(exc).__name__}")
 
 
+def _record(
+    message: OutboxMessage,
+    result: Delivery,
+    *,
+    at: datetime,
+    max_age: timedelta,
+    policy: Backoff,
+    failing: set[str],
+    tally: _Tally,
+) -> None:
+    """Mark ``message`` after the attempt that gave ``result``, and count it in ``tally``."""
+    if result.ok:
+        message.status = DELIVERED
+        message.delivered_at = at
+        message.last_error = None
+        tally.delivered += 1
+        log.info("outbox %s delivered to %s", message.id, message.channel)
+        return
+    message.last_error = result.error
+    if not result.retryable:
+        message.status = DEAD
+        tally.dead += 1
+        log.warning("outbox %s dead (permanent): %s", message.id, result.error)
+        return
+    failing.add(message.channel)
+    if at - message.created_at >= max_age:
+        message.status = DEAD
+        message.last_error = (
+            f"gave up after {message.attempts} attempts over {max_age}: {result.error}"
+        )
+        tally.dead += 1
+        log.warning("outbox %s dead (expired): %s", message.id, result.error)
+        return
+    wait = policy.wait(message.attempts, retry_after=result.retry_after)
+    message.next_attempt_at = at + timedelta(seconds=wait)
+    tally.retrying += 1
+    log.info("outbox %s retry in %.0f s: %s", message.id, wait, result.error)
+
+
 def deliver(
     engine: Engine,
     *,
@@ -181,32 +220,15 @@ def deliver(
                 result = Delivery.permanent(notifier)
             else:
                 result = _send(notifier, message)
-            if result.ok:
-                message.status = DELIVERED
-                message.delivered_at = at
-                message.last_error = None
-                tally.delivered += 1
-                log.info("outbox %s delivered to %s", message.id, message.channel)
-                continue
-            message.last_error = result.error
-            if not result.retryable:
-                message.status = DEAD
-                tally.dead += 1
-                log.warning("outbox %s dead (permanent): %s", message.id, result.error)
-                continue
-            failing.add(message.channel)
-            if at - message.created_at >= max_age:
-                message.status = DEAD
-                message.last_error = (
-                    f"gave up after {message.attempts} attempts over {max_age}: {result.error}"
-                )
-                tally.dead += 1
-                log.warning("outbox %s dead (expired): %s", message.id, result.error)
-                continue
-            wait = policy.wait(message.attempts, retry_after=result.retry_after)
-            message.next_attempt_at = at + timedelta(seconds=wait)
-            tally.retrying += 1
-            log.info("outbox %s retry in %.0f s: %s", message.id, wait, result.error)
+            _record(
+                message,
+                result,
+                at=at,
+                max_age=max_age,
+                policy=policy,
+                failing=failing,
+                tally=tally,
+            )
     return DeliverySummary(
         attempted=tally.attempted,
         delivered=tally.delivered,

@@ -19,46 +19,48 @@ Method (defaults in :class:`monitors.analyzers.drift.DriftConfig`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from monitors.analyzers._drift_config import DriftConfig
+from monitors.analyzers._drift_types import MultivariateDrift
 from monitors.analyzers.base import DRIFT, INSUFFICIENT_DATA, OK
 from storage.schema import Kind, ModelSchema
-
-if TYPE_CHECKING:
-    from monitors.analyzers.drift import DriftConfig
 
 MAX_CATEGORIES = 254
 IMPORTANCE_ROWS = 1000
 IMPORTANCE_REPEATS = 3
+IMPORTANCE = (
+    f"permutation importance (mean ROC AUC drop, {IMPORTANCE_REPEATS} repeats, at most "
+    f"{IMPORTANCE_ROWS} rows of the first held-out fold)"
+)
 
 
-@dataclass(frozen=True, slots=True)
-class MultivariateDrift:
-    """Domain-classifier drift: how well reference and window rows can be told apart."""
+def _category_codes(ref: pd.Series, cur: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides as float codes of the reference's most frequent categories (NaN kept)."""
+    counts = ref.value_counts(dropna=True)
+    keep = sorted(
+        zip(counts.index.tolist(), counts.to_numpy(), strict=True),
+        key=lambda kv: (-int(kv[1]), str(kv[0])),
+    )[:MAX_CATEGORIES]
+    categories = pd.Index([k for k, _ in keep])
+    other = float(len(categories))
 
-    auc: float | None
-    """Cross-validated ROC AUC (pooled out-of-fold scores); ``None`` if not computed."""
-    threshold: float
-    drifted: bool
-    status: str
-    n_reference: int
-    """Rows used from the reference (after subsampling)."""
-    n_current: int
-    folds: int
-    top_features: tuple[tuple[str, float], ...]
-    """``(feature, importance)`` by descending permutation importance (drop in AUC)."""
-    importance: str
-    features: tuple[str, ...]
-    reason: str
+    def codes(series: pd.Series) -> np.ndarray:
+        idx = categories.get_indexer(pd.Index(series))
+        out = np.where(idx >= 0, idx, other).astype(np.float64)
+        out[series.isna().to_numpy()] = np.nan
+        return out
+
+    return codes(ref), codes(cur)
 
 
 def _encode(
     ref: pd.DataFrame, cur: pd.DataFrame, schema: ModelSchema, names: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stacked feature matrix, domain labels (0 reference, 1 window), categorical mask."""
     cols_ref: list[np.ndarray] = []
     cols_cur: list[np.ndarray] = []
     categorical: list[bool] = []
@@ -70,29 +72,131 @@ def _encode(
             c = np.where(np.isfinite(c), c, np.nan)
             categorical.append(False)
         else:
-            counts = ref[name].value_counts(dropna=True)
-            keep = sorted(
-                zip(counts.index.tolist(), counts.to_numpy(), strict=True),
-                key=lambda kv: (-int(kv[1]), str(kv[0])),
-            )[:MAX_CATEGORIES]
-            categories = pd.Index([k for k, _ in keep])
-            other = float(len(categories))
-
-            def codes(
-                series: pd.Series, categories: pd.Index = categories, other: float = other
-            ) -> np.ndarray:
-                idx = categories.get_indexer(pd.Index(series))
-                out = np.where(idx >= 0, idx, other).astype(np.float64)
-                out[series.isna().to_numpy()] = np.nan
-                return out
-
-            r, c = codes(ref[name]), codes(cur[name])
+            r, c = _category_codes(ref[name], cur[name])
             categorical.append(True)
         cols_ref.append(r)
         cols_cur.append(c)
     x = np.vstack([np.column_stack(cols_ref), np.column_stack(cols_cur)])
     y = np.concatenate([np.zeros(len(ref)), np.ones(len(cur))])
     return x, y, np.asarray(categorical)
+
+
+def _insufficient(
+    reason: str, n_ref: int, n_cur: int, names: list[str], config: DriftConfig
+) -> MultivariateDrift:
+    """An ``insufficient_data`` result with ``reason``."""
+    return MultivariateDrift(
+        auc=None,
+        threshold=config.multivariate_threshold,
+        drifted=False,
+        status=INSUFFICIENT_DATA,
+        n_reference=n_ref,
+        n_current=n_cur,
+        folds=config.multivariate_folds,
+        top_features=(),
+        importance=IMPORTANCE,
+        features=tuple(names),
+        reason=reason,
+    )
+
+
+def _why_not(
+    reference: pd.DataFrame, current: pd.DataFrame, names: list[str], config: DriftConfig
+) -> MultivariateDrift | None:
+    """The ``insufficient_data`` result when the classifier cannot run, else ``None``."""
+    if not config.multivariate:
+        return _insufficient(
+            "multivariate drift disabled (config.multivariate = false)", 0, 0, names, config
+        )
+    if not names:
+        return _insufficient(
+            "no feature columns in both frames", len(reference), len(current), names, config
+        )
+    minimum = max(config.multivariate_min_rows, config.multivariate_folds)
+    if len(reference) < minimum or len(current) < minimum:
+        return _insufficient(
+            f"insufficient data: reference n={len(reference)}, current n={len(current)} "
+            f"(multivariate_min_rows={minimum})",
+            len(reference),
+            len(current),
+            names,
+            config,
+        )
+    return None
+
+
+def _subsample(frame: pd.DataFrame, k: int, rng: np.random.Generator) -> pd.DataFrame:
+    """At most ``k`` rows drawn without replacement, kept in frame order."""
+    if len(frame) <= k:
+        return frame
+    rows = np.sort(rng.choice(len(frame), size=k, replace=False))
+    return frame.iloc[rows]
+
+
+def _top_features(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    test: np.ndarray,
+    names: list[str],
+    *,
+    rng: np.random.Generator,
+    seed: int,
+    top_k: int,
+) -> tuple[tuple[str, float], ...]:
+    """The ``top_k`` features by permutation importance on (a sample of) one held-out fold."""
+    from sklearn.inspection import permutation_importance
+
+    held = test
+    if held.size > IMPORTANCE_ROWS:
+        held = np.sort(rng.choice(test, size=IMPORTANCE_ROWS, replace=False))
+    imp: Any = permutation_importance(
+        model,
+        x[held],
+        y[held],
+        scoring="roc_auc",
+        n_repeats=IMPORTANCE_REPEATS,
+        random_state=seed,
+    )
+    order = np.argsort(-imp.importances_mean, kind="stable")
+    return tuple((names[j], float(imp.importances_mean[j])) for j in order[:top_k])
+
+
+def _out_of_fold_scores(
+    x: np.ndarray,
+    y: np.ndarray,
+    categorical: np.ndarray,
+    names: list[str],
+    *,
+    rng: np.random.Generator,
+    seed: int,
+    config: DriftConfig,
+) -> tuple[np.ndarray, tuple[tuple[str, float], ...]]:
+    """Out-of-fold classifier scores of every row, and the top features of the first fold."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
+
+    splitter = StratifiedKFold(n_splits=config.multivariate_folds, shuffle=True, random_state=seed)
+    scores = np.empty(len(y))
+    top: tuple[tuple[str, float], ...] = ()
+    # One OpenMP thread: deterministic, and oversubscribed OpenMP on a shared machine is
+    # slower by an order of magnitude than a single thread.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for i, (train, test) in enumerate(splitter.split(x, y)):
+            model = HistGradientBoostingClassifier(
+                max_iter=config.multivariate_max_iter,
+                early_stopping=False,
+                categorical_features=categorical if categorical.any() else None,
+                random_state=seed,
+            )
+            model.fit(x[train], y[train])
+            scores[test] = model.predict_proba(x[test])[:, 1]
+            if i == 0:
+                top = _top_features(
+                    model, x, y, test, names, rng=rng, seed=seed, top_k=config.multivariate_top_k
+                )
+    return scores, top
 
 
 def multivariate_drift(
@@ -118,94 +222,23 @@ def multivariate_drift(
         ``insufficient_data`` when either side has fewer than ``multivariate_min_rows`` rows,
         there are no feature columns, or ``config.multivariate`` is false.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.inspection import permutation_importance
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
-    from threadpoolctl import threadpool_limits
 
     names = [
         s.name for s in schema.features if s.name in reference.columns and s.name in current.columns
     ]
-    folds = config.multivariate_folds
-    importance = (
-        f"permutation importance (mean ROC AUC drop, {IMPORTANCE_REPEATS} repeats, at most "
-        f"{IMPORTANCE_ROWS} rows of the first held-out fold)"
-    )
-
-    def insufficient(reason: str, n_ref: int, n_cur: int) -> MultivariateDrift:
-        return MultivariateDrift(
-            auc=None,
-            threshold=config.multivariate_threshold,
-            drifted=False,
-            status=INSUFFICIENT_DATA,
-            n_reference=n_ref,
-            n_current=n_cur,
-            folds=folds,
-            top_features=(),
-            importance=importance,
-            features=tuple(names),
-            reason=reason,
-        )
-
-    if not config.multivariate:
-        return insufficient("multivariate drift disabled (config.multivariate = false)", 0, 0)
-    if not names:
-        return insufficient("no feature columns in both frames", len(reference), len(current))
-    minimum = max(config.multivariate_min_rows, folds)
-    if len(reference) < minimum or len(current) < minimum:
-        return insufficient(
-            f"insufficient data: reference n={len(reference)}, current n={len(current)} "
-            f"(multivariate_min_rows={minimum})",
-            len(reference),
-            len(current),
-        )
+    not_run = _why_not(reference, current, names, config)
+    if not_run is not None:
+        return not_run
     rng = np.random.default_rng(config.seed)
     k = config.multivariate_sample
-
-    def sample(frame: pd.DataFrame) -> pd.DataFrame:
-        if len(frame) <= k:
-            return frame
-        rows = np.sort(rng.choice(len(frame), size=k, replace=False))
-        return frame.iloc[rows]
-
-    ref_s, cur_s = sample(reference), sample(current)
+    ref_s, cur_s = _subsample(reference, k, rng), _subsample(current, k, rng)
     x, y, categorical = _encode(ref_s, cur_s, schema, names)
     seed = int(rng.integers(0, 2**31 - 1))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = np.empty(len(y))
-    top: tuple[tuple[str, float], ...] = ()
-    # One OpenMP thread: deterministic, and oversubscribed OpenMP on a shared machine is
-    # slower by an order of magnitude than a single thread.
-    with threadpool_limits(limits=1, user_api="openmp"):
-        for i, (train, test) in enumerate(splitter.split(x, y)):
-            model = HistGradientBoostingClassifier(
-                max_iter=config.multivariate_max_iter,
-                early_stopping=False,
-                categorical_features=categorical if categorical.any() else None,
-                random_state=seed,
-            )
-            model.fit(x[train], y[train])
-            scores[test] = model.predict_proba(x[test])[:, 1]
-            if i == 0:
-                held = test
-                if held.size > IMPORTANCE_ROWS:
-                    held = np.sort(rng.choice(test, size=IMPORTANCE_ROWS, replace=False))
-                imp: Any = permutation_importance(
-                    model,
-                    x[held],
-                    y[held],
-                    scoring="roc_auc",
-                    n_repeats=IMPORTANCE_REPEATS,
-                    random_state=seed,
-                )
-                order = np.argsort(-imp.importances_mean, kind="stable")
-                top = tuple(
-                    (names[j], float(imp.importances_mean[j]))
-                    for j in order[: config.multivariate_top_k]
-                )
+    scores, top = _out_of_fold_scores(x, y, categorical, names, rng=rng, seed=seed, config=config)
     auc = float(roc_auc_score(y, scores))
     drifted = auc >= config.multivariate_threshold
+    folds = config.multivariate_folds
     return MultivariateDrift(
         auc=auc,
         threshold=config.multivariate_threshold,
@@ -215,7 +248,7 @@ def multivariate_drift(
         n_current=len(cur_s),
         folds=folds,
         top_features=top,
-        importance=importance,
+        importance=IMPORTANCE,
         features=tuple(names),
         reason=(
             f"HistGradientBoostingClassifier, {folds}-fold stratified CV, pooled out-of-fold "

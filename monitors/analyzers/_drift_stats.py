@@ -126,22 +126,14 @@ def ks_pvalue(statistic: float, ref: FloatArray, cur: FloatArray) -> float:
     return float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0, 1))
 
 
-def compare_sorted(
-    ref: FloatArray, cur: FloatArray, *, keep_values_up_to: int = 0
-) -> SortedComparison:
-    """KS statistic, Wasserstein-1 and Anderson–Darling of two sorted, finite samples.
+def _merged_counts(
+    ref: FloatArray, cur: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None, int]:
+    """Merge two sorted samples: distinct values and the counts ``<=`` each of them.
 
-    Parameters
-    ----------
-    ref, cur : ndarray of float64
-        Ascending, finite, non-empty samples.
-    keep_values_up_to : int
-        Also return the distinct values with per-sample counts when the union has at most
-        this many distinct values.
-
-    Returns
-    -------
-    SortedComparison
+    Returns ``(z, ca, cb, tot, n_unique)``: the distinct values ``z``, the reference and
+    current counts ``<= z`` (``side='right'``), the pooled counts ``tot`` (``None`` when
+    there are no ties, so every value is its own group) and the number of distinct values.
     """
     n, m = int(ref.size), int(cur.size)
     total = n + m
@@ -170,7 +162,13 @@ def compare_sorted(
     del change
     tot: FloatArray | None = ca.copy() if ties else None
     ca -= cb  # reference values <= z (side='right' counts)
+    return zstar, ca, cb, tot, n_unique
 
+
+def _ks_wasserstein(
+    zstar: FloatArray, ca: FloatArray, cb: FloatArray, n: int, m: int, n_unique: int
+) -> tuple[float, float, FloatArray, FloatArray]:
+    """KS statistic and Wasserstein-1 distance, and two scratch buffers for the AD step."""
     # Kolmogorov-Smirnov: exactly scipy's cdf1 - cdf2 at every observed value
     diffs = ca / n
     tmp = cb / m
@@ -185,44 +183,75 @@ def compare_sorted(
         np.subtract(zstar[1:], zstar[:-1], out=deltas)
         deltas *= diffs[:-1]
         wass = float(np.sum(deltas))
+    return ks_stat, wass, diffs, tmp
 
-    # Anderson-Darling k-sample, midrank (scipy's _anderson_ksamp_midrank, k = 2), same
-    # floating-point expressions in the same order, written into reused buffers.
+
+def _anderson_darling(
+    ca: FloatArray, tot: FloatArray | None, n: int, m: int, diffs: FloatArray, tmp: FloatArray
+) -> tuple[float, float]:
+    """Midrank Anderson–Darling statistic and p-value; ``diffs``/``tmp`` are overwritten.
+
+    scipy's ``_anderson_ksamp_midrank`` with k = 2: the same floating-point expressions in
+    the same order, written into reused buffers.
+    """
+    total = n + m
+    mij = np.empty_like(ca)  # f_ref = ca - ca_left, then M = ca - f_ref / 2
+    mij[0] = ca[0]
+    np.subtract(ca[1:], ca[:-1], out=mij[1:])
+    mij *= 0.5
+    np.subtract(ca, mij, out=mij)
+    lj: FloatArray | float
+    if tot is None:
+        lj = 1.0
+        bj = np.arange(0, total, dtype=np.float64)  # B = left + lj / 2
+        bj += 0.5
+    else:
+        lj = np.diff(tot, prepend=0.0)
+        bj = tot - lj
+        bj += lj / 2.0
+    # N*M_ref - B*n == -(N*M_cur - B*m) exactly (integers and halves), so both samples
+    # contribute the same inner terms; they are computed once.
+    mij *= total
+    np.multiply(bj, n, out=diffs)
+    mij -= diffs
+    np.square(mij, out=mij)
+    mij *= lj / float(total)
+    np.subtract(total, bj, out=tmp)
+    tmp *= bj
+    tmp -= total * lj / 4.0
+    mij /= tmp
+    s = mij.sum()
+    a2kn = 0.0
+    a2kn += s / np.int64(n)
+    a2kn += s / np.int64(m)
+    a2kn *= (total - 1.0) / total
+    return anderson_ksamp_pvalue(float(a2kn), (n, m))
+
+
+def compare_sorted(
+    ref: FloatArray, cur: FloatArray, *, keep_values_up_to: int = 0
+) -> SortedComparison:
+    """KS statistic, Wasserstein-1 and Anderson–Darling of two sorted, finite samples.
+
+    Parameters
+    ----------
+    ref, cur : ndarray of float64
+        Ascending, finite, non-empty samples.
+    keep_values_up_to : int
+        Also return the distinct values with per-sample counts when the union has at most
+        this many distinct values.
+
+    Returns
+    -------
+    SortedComparison
+    """
+    n, m = int(ref.size), int(cur.size)
+    zstar, ca, cb, tot, n_unique = _merged_counts(ref, cur)
+    ks_stat, wass, diffs, tmp = _ks_wasserstein(zstar, ca, cb, n, m, n_unique)
     ad_stat: float | None = None
     ad_p: float | None = None
     if n_unique >= 2:
-        mij = np.empty_like(ca)  # f_ref = ca - ca_left, then M = ca - f_ref / 2
-        mij[0] = ca[0]
-        np.subtract(ca[1:], ca[:-1], out=mij[1:])
-        mij *= 0.5
-        np.subtract(ca, mij, out=mij)
-        lj: FloatArray | float
-        if tot is None:
-            lj = 1.0
-            bj = np.arange(0, total, dtype=np.float64)  # B = left + lj / 2
-            bj += 0.5
-        else:
-            lj = np.diff(tot, prepend=0.0)
-            bj = tot - lj
-            bj += lj / 2.0
-        # N*M_ref - B*n == -(N*M_cur - B*m) exactly (integers and halves), so both samples
-        # contribute the same inner terms; they are computed once.
-        mij *= total
-        np.multiply(bj, n, out=diffs)
-        mij -= diffs
-        np.square(mij, out=mij)
-        mij *= lj / float(total)
-        np.subtract(total, bj, out=tmp)
-        tmp *= bj
-        tmp -= total * lj / 4.0
-        mij /= tmp
-        s = mij.sum()
-        a2kn = 0.0
-        a2kn += s / np.int64(n)
-        a2kn += s / np.int64(m)
-        a2kn *= (total - 1.0) / total
-        ad_stat, ad_p = anderson_ksamp_pvalue(float(a2kn), (n, m))
-        del mij, bj
+        ad_stat, ad_p = _anderson_darling(ca, tot, n, m, diffs, tmp)
     del diffs, tmp
     values_out: FloatArray | None = None
     ref_counts: NDArray[np.int64] | None = None

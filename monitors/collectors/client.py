@@ -27,18 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitors.collectors.ingest import (
-    IngestResult,
-    LabelResult,
-    arrow_to_frame,
-    ingest_labels,
-    ingest_predictions,
-)
+from monitors import windows
+from monitors.collectors.ingest import IngestResult, LabelResult, ingest_labels, ingest_predictions
 from monitors.collectors.validate import NewColumns
 from monitors.errors import IngestError
-from storage import bulk
 from storage.engine import get_engine, session_scope
-from storage.logs import log_table, role_column
 from storage.registry import (
     add_columns,
     create_model,
@@ -50,9 +43,8 @@ from storage.registry import (
     set_reference,
     update_model,
 )
-from storage.schema import ColumnSpec, ModelSchema, Role, Task, infer_schema
+from storage.schema import ColumnSpec, ModelSchema, Task, infer_schema
 
-_EPOCH = pd.Timestamp(0, tz="UTC")
 ScoringFunction = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -67,17 +59,6 @@ class ModelInfo:
     reference_version: int | None
     retention_days: int | None
     config: dict[str, Any]
-
-
-def to_utc(value: datetime | str | pd.Timestamp) -> pd.Timestamp:
-    """A timestamp as aware UTC (naive values are taken as UTC)."""
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def to_micros(value: datetime | str | pd.Timestamp) -> int:
-    """Epoch microseconds of a timestamp (the log tables' storage form)."""
-    return (to_utc(value) - _EPOCH) // pd.Timedelta(1, "us")
 
 
 def _frame(data: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -309,62 +290,8 @@ class Client:
         columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Rows with ``start <= timestamp < end`` as a DataFrame in the schema's dtypes."""
-        return load_window(self.url, name, start, end, columns=columns)
+        return windows.load_window(self.url, name, start, end, columns=columns)
 
     def purge(self, name: str, before: datetime | str, *, batch: int = 50_000) -> int:
         """Delete logged rows older than ``before``; metrics and reports are kept."""
-        return purge(self.url, name, before, batch=batch)
-
-
-def load_window(
-    url: str | None,
-    name: str,
-    start: datetime | str | None,
-    end: datetime | str | None,
-    *,
-    columns: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Column-wise (Arrow) load of a model's rows in ``[start, end)``."""
-    engine = get_engine(url)
-    with session_scope(engine) as session:
-        model = get_model(session, name)
-        schema = model_schema(model)
-        table = log_table(model)
-        ts_phys = role_column(model, Role.TIMESTAMP).physical
-        physical = {c.name: c.physical for c in model.columns}
-    if columns is not None:
-        unknown = [c for c in columns if c not in physical]
-        if unknown:
-            raise IngestError(f"model {name!r} has no column(s) {unknown!r}")
-        wanted = [physical[c] for c in columns]
-    else:
-        wanted = None
-    with bulk.bulk_connection(url) as conn:
-        data = bulk.read_rows(
-            conn,
-            table,
-            ts_column=ts_phys,
-            start_us=None if start is None else to_micros(start),
-            end_us=None if end is None else to_micros(end),
-            columns=wanted,
-        )
-    return arrow_to_frame(data, model, schema)
-
-
-def purge(url: str | None, name: str, before: datetime | str, *, batch: int = 50_000) -> int:
-    """Delete a model's logged rows (their sensitive attributes with them) before a time."""
-    engine = get_engine(url)
-    with session_scope(engine) as session:
-        model = get_model(session, name)
-        table = log_table(model)
-        ts_phys = role_column(model, Role.TIMESTAMP).physical
-        id_phys = role_column(model, Role.ID).physical
-    with bulk.bulk_connection(url) as conn:
-        return bulk.purge_rows(
-            conn,
-            table,
-            ts_column=ts_phys,
-            id_column=id_phys,
-            before_us=to_micros(before),
-            batch=batch,
-        )
+        return windows.purge(self.url, name, before, batch=batch)

@@ -61,6 +61,27 @@ def read_chunks(path: str | Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[p
         raise IngestError(f"{path}: cannot read the file: {exc}") from exc
 
 
+def read_reference(path: Path, timestamp: str) -> pd.DataFrame:
+    """A whole reference file (CSV or Parquet); a CSV's ``timestamp`` column parsed as UTC.
+
+    Raises
+    ------
+    IngestError
+        If the file does not exist or a CSV file cannot be parsed.
+    """
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise IngestError(f"{path}: cannot read the file: {exc}") from exc
+    if timestamp in frame.columns:
+        frame[timestamp] = pd.to_datetime(frame[timestamp], utc=True, format="ISO8601")
+    return frame
+
+
 def ingest_file(
     url: str | None,
     model: str,

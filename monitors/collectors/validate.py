@@ -297,6 +297,30 @@ def validate_predictions(
         missing, or an unknown column with ``on_new_columns="error"``.
     """
     columns = [str(c) for c in frame.columns]
+    unknown = _check_columns(columns, schema, on_new_columns)
+    n = len(frame)
+    frame = frame.reset_index(drop=True)
+    checks = _Checks(n, np.arange(1, n + 1, dtype=np.int64) + row_offset)
+    out = _convert_schema_columns(frame, schema, checks)
+    _check_duplicate_ids(out[schema.id.name], schema.id.name, checks, row_offset=row_offset)
+    new_specs = _convert_new_columns(frame, unknown, checks, out, on_new_columns=on_new_columns)
+    good_mask = ~checks.bad
+    good = pd.DataFrame({k: v[good_mask] for k, v in out.items()})
+    good[ROW] = checks.rows[good_mask]
+    missing = [c.name for c in schema.columns if c.name not in columns]
+    return ValidatedBatch(
+        good=good.reset_index(drop=True),
+        bad_positions=np.flatnonzero(checks.bad),
+        problems=checks.problems(),
+        missing_columns=missing,
+        new_columns=new_specs,
+    )
+
+
+def _check_columns(
+    columns: list[str], schema: ModelSchema, on_new_columns: NewColumns
+) -> list[str]:
+    """Reject duplicate names and missing required columns; the columns not in the schema."""
     if len(set(columns)) != len(columns):
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise IngestError(f"the batch has duplicate column names: {dupes!r}")
@@ -308,55 +332,83 @@ def validate_predictions(
         )
     known = set(schema.names)
     unknown = [c for c in columns if c not in known]
-    new_specs: list[ColumnSpec] = []
     if unknown and on_new_columns == "error":
         raise IngestError(f"column(s) {unknown!r} are not in the model's schema {schema.names!r}")
-    n = len(frame)
-    frame = frame.reset_index(drop=True)
-    checks = _Checks(n, np.arange(1, n + 1, dtype=np.int64) + row_offset)
+    return unknown
+
+
+def _convert_schema_columns(
+    frame: pd.DataFrame, schema: ModelSchema, checks: _Checks
+) -> dict[str, pd.Series]:
+    """The schema's columns present in ``frame``, converted and checked for their role."""
     out: dict[str, pd.Series] = {}
     for col in schema.columns:
         if col.name not in frame.columns:
             continue
         original = frame[col.name]
         converted = _convert(original, col, checks, required=_required(col))
-        if (
-            col.role in (Role.PREDICTION, Role.LABEL)
-            and schema.task is not Task.REGRESSION
-            and schema.classes is not None
-        ):
-            _check_classes(converted, col, schema.classes, checks, original)
-        if col.role is Role.SCORE:
-            bad = (
-                converted.notna().to_numpy() & ~converted.between(0.0, 1.0).fillna(False).to_numpy()
-            )
-            checks.add(
-                bad, col.name, "score must be a probability in [0, 1], got {}", values=original
-            )
-        if col.role is Role.LATENCY:
-            checks.add(
-                (converted < 0).fillna(False).to_numpy(dtype=bool),
-                col.name,
-                "latency_ms must be >= 0, got {}",
-                values=original,
-            )
+        _check_role(converted, col, schema, checks, original)
         out[col.name] = converted
-    ids = out[schema.id.name]
-    dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
-    if dup.any():
-        first = (
-            pd.Series(np.arange(n), index=ids.index)
-            .groupby(ids, sort=False)
-            .transform("first")
-            .to_numpy(dtype=np.int64)
+    return out
+
+
+def _check_role(
+    converted: pd.Series,
+    col: ColumnSpec,
+    schema: ModelSchema,
+    checks: _Checks,
+    original: pd.Series,
+) -> None:
+    """Role checks: classes of predictions/labels, score in [0, 1], latency >= 0."""
+    if (
+        col.role in (Role.PREDICTION, Role.LABEL)
+        and schema.task is not Task.REGRESSION
+        and schema.classes is not None
+    ):
+        _check_classes(converted, col, schema.classes, checks, original)
+    if col.role is Role.SCORE:
+        bad = converted.notna().to_numpy() & ~converted.between(0.0, 1.0).fillna(False).to_numpy()
+        checks.add(bad, col.name, "score must be a probability in [0, 1], got {}", values=original)
+    if col.role is Role.LATENCY:
+        checks.add(
+            (converted < 0).fillna(False).to_numpy(dtype=bool),
+            col.name,
+            "latency_ms must be >= 0, got {}",
+            values=original,
         )
-        reasons = pd.Series([""] * n, dtype=object)
-        for p in (int(i) for i in np.flatnonzero(dup)):
-            reasons.iat[p] = (
-                f"duplicate prediction_id {ids.iat[p]!r} in the batch "
-                f"(first at row {int(first[p]) + 1 + row_offset})"
-            )
-        checks.add(dup, schema.id.name, reasons)
+
+
+def _check_duplicate_ids(ids: pd.Series, column: str, checks: _Checks, *, row_offset: int) -> None:
+    """Flag every repeat of a prediction id in the batch, naming the row of its first use."""
+    n = len(ids)
+    dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
+    if not dup.any():
+        return
+    first = (
+        pd.Series(np.arange(n), index=ids.index)
+        .groupby(ids, sort=False)
+        .transform("first")
+        .to_numpy(dtype=np.int64)
+    )
+    reasons = pd.Series([""] * n, dtype=object)
+    for p in (int(i) for i in np.flatnonzero(dup)):
+        reasons.iat[p] = (
+            f"duplicate prediction_id {ids.iat[p]!r} in the batch "
+            f"(first at row {int(first[p]) + 1 + row_offset})"
+        )
+    checks.add(dup, column, reasons)
+
+
+def _convert_new_columns(
+    frame: pd.DataFrame,
+    unknown: list[str],
+    checks: _Checks,
+    out: dict[str, pd.Series],
+    *,
+    on_new_columns: NewColumns,
+) -> list[ColumnSpec]:
+    """Quarantine rows with values in unknown columns, or convert them as new features."""
+    new_specs: list[ColumnSpec] = []
     for name in unknown:
         series = frame[name]
         if on_new_columns == "quarantine":
@@ -370,17 +422,7 @@ def validate_predictions(
         spec = ColumnSpec(name=name, role=Role.FEATURE, dtype=dtype)
         new_specs.append(spec)
         out[name] = _convert(series, spec, checks, required=False)
-    good_mask = ~checks.bad
-    good = pd.DataFrame({k: v[good_mask] for k, v in out.items()})
-    good[ROW] = checks.rows[good_mask]
-    missing = [c.name for c in schema.columns if c.name not in columns]
-    return ValidatedBatch(
-        good=good.reset_index(drop=True),
-        bad_positions=np.flatnonzero(checks.bad),
-        problems=checks.problems(),
-        missing_columns=missing,
-        new_columns=new_specs,
-    )
+    return new_specs
 
 
 def validate_labels(

@@ -32,9 +32,9 @@ from monitors.analyzers import fairness as fairness_analyzer
 from monitors.analyzers import performance as performance_analyzer
 from monitors.analyzers import quality as quality_analyzer
 from monitors.analyzers.base import MetricRecord
-from monitors.collectors.client import load_window, purge, to_micros
 from monitors.config import MonitorConfig, model_config
 from monitors.pipeline.windows import Window, closed_windows
+from monitors.windows import load_window, purge, to_micros
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
 from storage.logs import log_table, role_column

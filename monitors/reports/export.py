@@ -20,7 +20,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from monitors.analyzers.fairness import FairnessConfig
-from monitors.collectors.client import load_window, to_utc
 from monitors.errors import ConfigError, ReportError
 from monitors.reports.assemble import (
     FAIRNESS_METRICS,
@@ -31,6 +30,7 @@ from monitors.reports.assemble import (
 )
 from monitors.reports.render import FORMATS, RENDERERS, Format
 from monitors.reports.signing import Signer
+from monitors.windows import load_window, to_utc
 from storage.engine import get_engine, session_scope
 from storage.metrics import metrics_frame
 from storage.models import AlertEvent, AlertRule, AlertSeries, Model, ReportExport
@@ -207,6 +207,61 @@ def gather_inputs(
     return inputs, config
 
 
+def _check_formats(formats: Sequence[Format]) -> None:
+    """Raise :class:`ConfigError` unless ``formats`` is a non-empty list of known formats."""
+    unknown = [f for f in formats if f not in RENDERERS]
+    if unknown or not formats:
+        raise ConfigError(
+            f"--format: expected one or more of {', '.join(FORMATS)}; got {list(formats)!r}"
+        )
+
+
+def _render_files(
+    report: AuditReport,
+    model: str,
+    start: datetime,
+    end: datetime,
+    out_dir: Path,
+    formats: Sequence[Format],
+    signer: Signer | None,
+) -> list[tuple[Path, str, bytes]]:
+    """Each distinct format's confined output path, name and rendered bytes, in order."""
+    rendered: list[tuple[Path, str, bytes]] = []
+    for fmt in dict.fromkeys(formats):
+        name = report_filename(model, start, end, report.content_sha256, fmt)
+        rendered.append((confined_path(out_dir, name), fmt, RENDERERS[fmt](report, signer=signer)))
+    return rendered
+
+
+def _record_export(
+    database_url: str | None,
+    model: str,
+    report: AuditReport,
+    rendered: Sequence[tuple[Path, str, bytes]],
+    *,
+    created_by: str,
+    signer: Signer | None,
+) -> int:
+    """Store the ``report_export`` row for the written files and return its id."""
+    files = {
+        path.name: {"format": fmt, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        for path, fmt, data in rendered
+    }
+    with session_scope(get_engine(database_url)) as session:
+        row = ReportExport(
+            model=model,
+            content_sha256=report.content_sha256,
+            parameters=dict(report.parameters),
+            files=files,
+            software_version=importlib.metadata.version("driftwarden"),
+            signature=signer.sign_content(report.content_sha256) if signer else None,
+            created_by=created_by,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
 def export_report(
     database_url: str | None,
     model: str,
@@ -257,37 +312,16 @@ def export_report(
     ReportError
         If the period has no rows, or an output path would leave ``out_dir``.
     """
-    unknown = [f for f in formats if f not in RENDERERS]
-    if unknown or not formats:
-        raise ConfigError(
-            f"--format: expected one or more of {', '.join(FORMATS)}; got {list(formats)!r}"
-        )
+    _check_formats(formats)
     inputs, stored_config = gather_inputs(database_url, model, start=start, end=end)
     report = assemble_report(inputs, config=config or stored_config, sensitive=sensitive)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rendered: list[tuple[Path, str, bytes]] = []
-    for fmt in dict.fromkeys(formats):
-        name = report_filename(model, start, end, report.content_sha256, fmt)
-        rendered.append((confined_path(out_dir, name), fmt, RENDERERS[fmt](report, signer=signer)))
+    rendered = _render_files(report, model, start, end, out_dir, formats, signer)
     for path, _, data in rendered:
         path.write_bytes(data)
-    files = {
-        path.name: {"format": fmt, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        for path, fmt, data in rendered
-    }
-    with session_scope(get_engine(database_url)) as session:
-        row = ReportExport(
-            model=model,
-            content_sha256=report.content_sha256,
-            parameters=dict(report.parameters),
-            files=files,
-            software_version=importlib.metadata.version("driftwarden"),
-            signature=signer.sign_content(report.content_sha256) if signer else None,
-            created_by=created_by,
-        )
-        session.add(row)
-        session.flush()
-        export_id = row.id
+    export_id = _record_export(
+        database_url, model, report, rendered, created_by=created_by, signer=signer
+    )
     return ExportResult(
         report=report,
         files=tuple(p for p, _, _ in rendered),

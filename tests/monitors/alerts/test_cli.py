@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from monitors.alerts.engine import evaluate_rules
 from monitors.alerts.outbox import deliver
-from monitors.cli_alerts import alerts_app
+from monitors.cli.alerts import alerts_app
 from storage.engine import get_engine, session_scope
 from storage.models import AlertSeries
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from monitors.analyzers.base import OK, MetricRecord
 from monitors.collectors import Client
-from monitors.collectors.client import purge
+from monitors.windows import purge
 from storage.engine import get_engine, session_scope
 from storage.metrics import store_window
 from storage.models import MetricResult, WindowRun

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from report_helpers import MODEL, MonitoredModel, private_pem, public_b64
 from typer.testing import CliRunner
 
-from monitors.cli_report import report_command
+from monitors.cli.report import report_command
 
 app = typer.Typer()
 app.command("report")(report_command)

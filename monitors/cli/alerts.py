@@ -1,6 +1,7 @@
 """``driftwarden alerts …``: manage alert rules, silences, acknowledgements and the outbox.
 
-Mounted by :mod:`monitors.cli` with ``app.add_typer(alerts_app, name="alerts")``.
+Mounted by :mod:`monitors.cli` with ``app.add_typer(alerts_app, name="alerts")``. Its
+errors read ``Error: …`` (exit 1); its ``--database-url`` help differs from the others'.
 """
 
 from __future__ import annotations
@@ -9,26 +10,15 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
-from monitors.alerts.engine import evaluate_rules
-from monitors.alerts.outbox import deliver
-from monitors.alerts.service import (
-    acknowledge,
-    add_silence,
-    apply_rule_file,
-    parse_until,
-    rule_statuses,
-    send_test,
-)
 from monitors.errors import MonitorError
-from storage import alerts as queries
-from storage.engine import get_engine, session_scope
 from storage.errors import StorageError
-from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 alerts_app = typer.Typer(
     name="alerts",
@@ -59,10 +49,14 @@ def _errors() -> Iterator[None]:
 
 
 def _engine(url: str | None) -> Engine:
+    """The engine of ``url`` (default database when ``None``)."""
+    from storage.engine import get_engine
+
     return get_engine(url)
 
 
 def _iso(value: Any) -> str:
+    """A time as ISO 8601 to the second; ``-`` for none."""
     return "-" if value is None else value.isoformat(timespec="seconds")
 
 
@@ -72,6 +66,8 @@ def apply_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Replace the stored rules and channels with those in FILE (rules not in it are disabled)."""
+    from monitors.alerts.service import apply_rule_file
+
     with _errors():
         summary = apply_rule_file(_engine(database_url), file)
     typer.echo(
@@ -86,6 +82,8 @@ def apply_command(
 @alerts_app.command("list")
 def list_command(model: ModelOption = None, database_url: DatabaseUrl = None) -> None:
     """List rules and the current state of each of their series."""
+    from monitors.alerts.service import rule_statuses
+
     with _errors():
         statuses = rule_statuses(_engine(database_url), model=model)
     if not statuses:
@@ -120,6 +118,9 @@ def history_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show state changes (oldest first) with time, window and value."""
+    from storage import alerts as queries
+    from storage.engine import session_scope
+
     with _errors(), session_scope(_engine(database_url)) as session:
         rows = queries.events(session, model=model, rule=rule, limit=limit)
         if not rows:
@@ -147,6 +148,9 @@ def silence_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Suppress notifications of RULE until a time (states are still recorded)."""
+    from monitors.alerts.service import add_silence, parse_until
+    from storage.models import utcnow
+
     with _errors():
         now = utcnow()
         silence = add_silence(
@@ -168,6 +172,9 @@ def ack_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Acknowledge a firing series: no repeats until it resolves."""
+    from monitors.alerts.service import acknowledge
+    from storage.models import utcnow
+
     with _errors():
         series = acknowledge(
             _engine(database_url), series_id, by=by or getpass.getuser(), now=utcnow()
@@ -184,6 +191,9 @@ def outbox_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show queued (pending) and given-up (dead) notifications."""
+    from storage import alerts as queries
+    from storage.engine import session_scope
+
     wanted = status or ["pending", "dead"]
     with _errors(), session_scope(_engine(database_url)) as session:
         rows = queries.outbox_messages(session, statuses=wanted)
@@ -201,6 +211,9 @@ def outbox_command(
 @alerts_app.command("evaluate")
 def evaluate_command(model: ModelOption = None, database_url: DatabaseUrl = None) -> None:
     """Evaluate the rules over stored metrics now (normally done by 'driftwarden run')."""
+    from monitors.alerts.engine import evaluate_rules
+    from storage.models import utcnow
+
     with _errors():
         summary = evaluate_rules(_engine(database_url), now=utcnow(), model=model)
     typer.echo(
@@ -212,6 +225,8 @@ def evaluate_command(model: ModelOption = None, database_url: DatabaseUrl = None
 @alerts_app.command("deliver")
 def deliver_command(database_url: DatabaseUrl = None) -> None:
     """Send the due notifications in the outbox."""
+    from monitors.alerts.outbox import deliver
+
     with _errors():
         summary = deliver(_engine(database_url))
     typer.echo(
@@ -226,6 +241,9 @@ def send_test_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Send a test message to CHANNEL now (directly, not through the outbox)."""
+    from monitors.alerts.service import send_test
+    from storage.models import utcnow
+
     with _errors():
         result = send_test(_engine(database_url), channel, now=utcnow())
     if not result.ok:

@@ -11,27 +11,46 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from pydantic import ValidationError
 
-from monitors.analyzers.fairness import DisparityThresholds, FairnessConfig
 from monitors.errors import ConfigError, MonitorError, ReportError, StorageError
-from monitors.reports.export import export_report, model_fairness_config, parse_time
-from monitors.reports.render import FORMATS, Format
-from monitors.reports.signing import VERIFY_KEY_ENV, Signer, load_public_key
-from monitors.reports.verify import Verification, verify_file
-from storage.engine import get_engine, redact, session_scope
-from storage.registry import get_model
+from monitors.reports.signing import VERIFY_KEY_ENV
+
+if TYPE_CHECKING:
+    from monitors.analyzers.fairness import FairnessConfig
+    from monitors.reports.render import Format
+    from monitors.reports.verify import Verification
 
 __all__ = ["apply_thresholds", "report_command", "run_export", "run_verify"]
 
 #: ``--threshold`` keys besides the disparity thresholds.
 EXTRA_THRESHOLD_KEYS = ("four_fifths", "min_group_size")
 
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="Database URL (export: default sqlite:///driftwarden.db; verify: the "
+        "database is only consulted when a URL is given).",
+        envvar="DRIFTWARDEN_DATABASE_URL",
+    ),
+]
+Thresholds = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="KEY=VALUE, repeatable: a disparity threshold "
+        "(e.g. demographic_parity_difference=0.1), four_fifths or min_group_size."
+    ),
+]
+PublicKey = Annotated[
+    Path | None,
+    typer.Option(help=f"verify: Ed25519 public key file (PEM or base64); else ${VERIFY_KEY_ENV}."),
+]
+
 
 def _default_user() -> str:
+    """``$USER``, else the OS login name, else ``unknown``."""
     try:
         return os.environ.get("USER") or getpass.getuser()
     except (KeyError, OSError):
@@ -55,6 +74,10 @@ def apply_thresholds(
     ConfigError
         If an item is not ``KEY=VALUE``, the key is unknown, or the value is invalid.
     """
+    from pydantic import ValidationError
+
+    from monitors.analyzers.fairness import DisparityThresholds, FairnessConfig
+
     disparity_keys = list(DisparityThresholds.model_fields)
     new_thresholds = config.thresholds.model_dump()
     top: dict[str, Any] = {}
@@ -90,11 +113,14 @@ def apply_thresholds(
 
 
 def _formats(text: str) -> list[Format]:
+    """``--format`` as a list of known formats."""
+    from monitors.reports.render import FORMATS
+
     items = [f.strip().lower() for f in text.split(",") if f.strip()]
     bad = [f for f in items if f not in FORMATS]
     if bad or not items:
         raise ConfigError(f"--format: expected a list of {', '.join(FORMATS)}; got {text!r}")
-    return [cast(Format, f) for f in items]
+    return [cast("Format", f) for f in items]
 
 
 def run_export(
@@ -112,6 +138,11 @@ def run_export(
     seed: int | None,
 ) -> list[Path]:
     """Export the report of ``name`` (the CLI's work, without Typer); returns the paths."""
+    from monitors.reports.export import export_report, model_fairness_config, parse_time
+    from monitors.reports.signing import Signer
+    from storage.engine import get_engine, session_scope
+    from storage.registry import get_model
+
     t0 = parse_time(start, option="--from")
     t1 = parse_time(end, option="--to")
     fmt = _formats(formats)
@@ -138,6 +169,9 @@ def run_verify(
     file: Path, *, database_url: str | None, public_key_file: Path | None
 ) -> Verification:
     """Verify one exported file (the CLI's work, without Typer)."""
+    from monitors.reports.signing import load_public_key
+    from monitors.reports.verify import verify_file
+
     if not file.is_file():
         raise ReportError(f"report verify: expected an exported report file; got {str(file)!r}")
     key_text: str | None = None
@@ -149,6 +183,30 @@ def run_verify(
         what = VERIFY_KEY_ENV
     key = load_public_key(key_text, what=what) if key_text is not None else None
     return verify_file(file, database_url=database_url, public_key=key)
+
+
+def _verify_and_echo(
+    file: Path | None, *, database_url: str | None, public_key: Path | None
+) -> int:
+    """Verify ``file``, print the status (reasons on stderr); the exit code."""
+    if file is None:
+        raise ConfigError("report verify: expected a FILE argument; got none")
+    result = run_verify(file, database_url=database_url, public_key_file=public_key)
+    typer.echo(result.status)
+    for reason in result.reasons:
+        typer.echo(f"  {reason}", err=True)
+    return result.exit_code
+
+
+def _failure(exc: Exception, *, database_url: str | None, code: int) -> typer.Exit:
+    """Print ``error: …`` (the database URL redacted) on stderr; the exit to raise."""
+    from storage.engine import redact
+
+    message = str(exc)
+    if database_url:
+        message = message.replace(database_url, redact(database_url))
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
 
 
 def report_command(
@@ -172,47 +230,24 @@ def report_command(
         str, typer.Option("--format", help="Comma-separated formats: html,pdf,json,csv.")
     ] = "html,pdf,json,csv",
     out: Annotated[Path, typer.Option(help="Directory the files are written to.")] = Path("."),
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Database URL (export: default sqlite:///driftwarden.db; verify: the "
-            "database is only consulted when a URL is given).",
-            envvar="DRIFTWARDEN_DATABASE_URL",
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     created_by: Annotated[
         str | None, typer.Option(help="Who exports the report (default $USER).")
     ] = None,
-    threshold: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="KEY=VALUE, repeatable: a disparity threshold "
-            "(e.g. demographic_parity_difference=0.1), four_fifths or min_group_size."
-        ),
-    ] = None,
+    threshold: Thresholds = None,
     n_bootstrap: Annotated[
         int | None, typer.Option(help="Bootstrap resamples (default: the model's, 1000).")
     ] = None,
     seed: Annotated[
         int | None, typer.Option(help="Bootstrap seed (default: the model's, 0).")
     ] = None,
-    public_key: Annotated[
-        Path | None,
-        typer.Option(
-            help=f"verify: Ed25519 public key file (PEM or base64); else ${VERIFY_KEY_ENV}."
-        ),
-    ] = None,
+    public_key: PublicKey = None,
 ) -> None:
     """Export a fairness audit report of NAME, or `verify FILE` (exit 0/1/2)."""
     try:
         if name == "verify":
-            if file is None:
-                raise ConfigError("report verify: expected a FILE argument; got none")
-            result = run_verify(file, database_url=database_url, public_key_file=public_key)
-            typer.echo(result.status)
-            for reason in result.reasons:
-                typer.echo(f"  {reason}", err=True)
-            raise typer.Exit(result.exit_code)
+            code = _verify_and_echo(file, database_url=database_url, public_key=public_key)
+            raise typer.Exit(code)
         if file is not None:
             raise ConfigError(f"report {name}: unexpected extra argument {str(file)!r}")
         if start is None or end is None:
@@ -231,10 +266,7 @@ def report_command(
             seed=seed,
         )
     except (MonitorError, StorageError) as exc:
-        message = str(exc)
-        if database_url:
-            message = message.replace(database_url, redact(database_url))
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(2 if name == "verify" else 1) from exc
+        code = 2 if name == "verify" else 1
+        raise _failure(exc, database_url=database_url, code=code) from exc
     for path in paths:
         typer.echo(str(path))

@@ -1,0 +1,158 @@
+"""Result types of the drift analyzer: reference profiles, per-column and multivariate drift.
+
+They sit below every other drift module (stats, reference, columns, multivariate, records)
+so that those modules import them and never each other in a circle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+# --------------------------------------------------------------------------- profile
+@dataclass(frozen=True, slots=True, eq=False)
+class NumericProfile:
+    """Reference summary of a numeric column."""
+
+    column: str
+    sorted_values: NDArray[np.float64]
+    """Finite non-missing values, ascending."""
+    n_missing: int
+    n_infinite: int
+    mean: float | None
+    std: float | None
+    """Population standard deviation (``ddof=0``, as Evidently normalises Wasserstein)."""
+    min: float | None
+    max: float | None
+    n_unique: int
+    edges: NDArray[np.float64]
+    """Interior quantile edges; bins are ``(-inf, e0), [e0, e1), ..., [e_last, inf)``."""
+    counts: NDArray[np.int64]
+    """Reference count per bin."""
+    n_bins: int
+    """Quantile bins requested (edges may collapse when values repeat)."""
+
+    @property
+    def n(self) -> int:
+        return int(self.sorted_values.size)
+
+    @property
+    def proportions(self) -> NDArray[np.float64]:
+        """Reference share per bin."""
+        return self.counts / max(self.n, 1)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CategoricalProfile:
+    """Reference category counts of a categorical or boolean column."""
+
+    column: str
+    kind: str
+    categories: tuple[Any, ...]
+    """Categories by descending count, then by their string form."""
+    counts: NDArray[np.int64]
+    n_missing: int
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReferenceProfile:
+    """What :func:`column_drift` needs from the reference, computed once."""
+
+    n_rows: int
+    columns: Mapping[str, NumericProfile | CategoricalProfile]
+    n_bins: int
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, slots=True)
+class MetricValue:
+    """One drift metric of one column, with its own threshold and verdict."""
+
+    metric: str
+    value: float | None
+    """Statistic or distance (KS D, chi-square statistic, Z, PSI ...)."""
+    p_value: float | None
+    threshold: float
+    drifted: bool | None
+    """``None`` when the metric could not be computed."""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDrift:
+    """Drift verdict of one column: which metric decided, why, and all metrics."""
+
+    column: str
+    kind: str
+    method: str
+    """Name of the deciding metric."""
+    reason: str
+    """Why that metric, e.g.
+    ``"wasserstein_normed (numeric, reference n=50000 > 1000: effect size)"``."""
+    statistic: float | None
+    p_value: float | None
+    threshold: float
+    drifted: bool
+    status: str
+    n_reference: int
+    n_current: int
+    n_missing_reference: int
+    n_missing_current: int
+    metrics: tuple[MetricValue, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, name: str) -> MetricValue:
+        """The metric called ``name``; :class:`KeyError` if this column has none."""
+        for value in self.metrics:
+            if value.metric == name:
+                return value
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    """Per-column drift and the dataset drift share of one window."""
+
+    columns: tuple[ColumnDrift, ...]
+    dataset_share: float | None
+    dataset_threshold: float
+    dataset_drifted: bool
+    dataset_status: str
+    counted_columns: tuple[str, ...]
+    drifted_columns: tuple[str, ...]
+
+    def column(self, name: str) -> ColumnDrift:
+        """The result of column ``name``; :class:`KeyError` if absent."""
+        for col in self.columns:
+            if col.column == name:
+                return col
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class MultivariateDrift:
+    """Domain-classifier drift: how well reference and window rows can be told apart."""
+
+    auc: float | None
+    """Cross-validated ROC AUC (pooled out-of-fold scores); ``None`` if not computed."""
+    threshold: float
+    drifted: bool
+    status: str
+    n_reference: int
+    """Rows used from the reference (after subsampling)."""
+    n_current: int
+    folds: int
+    top_features: tuple[tuple[str, float], ...]
+    """``(feature, importance)`` by descending permutation importance (drop in AUC)."""
+    importance: str
+    features: tuple[str, ...]
+    reason: str

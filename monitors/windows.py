@@ -1,0 +1,152 @@
+"""The read path: a model's logged rows in ``[start, end)`` as a typed DataFrame, purge by age.
+
+Shared by the SDK, the analysis pass, reports, explanations and pages; imports only
+``storage`` and :mod:`monitors.errors` (window *boundaries* are :mod:`monitors.pipeline.windows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+import pyarrow as pa
+
+from monitors.errors import IngestError
+from storage import bulk
+from storage.engine import get_engine, session_scope
+from storage.logs import log_table, role_column
+from storage.models import Model
+from storage.registry import get_model, model_schema
+from storage.schema import DType, ModelSchema, Role
+
+__all__ = ["arrow_to_frame", "load_window", "purge", "to_micros", "to_utc"]
+
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+_ARROW_TYPES = {
+    DType.FLOAT: pa.float64(),
+    DType.INT: pa.int64(),
+    DType.BOOL: pa.bool_(),
+    DType.STRING: pa.string(),
+    DType.TIMESTAMP: pa.int64(),
+}
+
+
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def to_utc(value: datetime | str | pd.Timestamp) -> pd.Timestamp:
+    """A timestamp as aware UTC (naive values are taken as UTC)."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def to_micros(value: datetime | str | pd.Timestamp) -> int:
+    """Epoch microseconds of a timestamp (the log tables' storage form)."""
+    return (to_utc(value) - _EPOCH) // pd.Timedelta(1, "us")
+
+
+def arrow_to_frame(data: pa.Table, model: Model, schema: ModelSchema) -> pd.DataFrame:
+    """Physical Arrow columns → DataFrame with the user's names and the schema's dtypes.
+
+    Types are fixed on the Arrow side (epoch µs → ``timestamp[us, UTC]``; SQLite's 0/1
+    → bool) so that ``to_pandas`` builds each column once: float64, ``Int64``,
+    ``boolean``, ``str`` and ``datetime64[us, UTC]``.
+    """
+    by_phys = {c.physical: c for c in model.columns}
+    arrays, names = [], []
+    for name in data.column_names:
+        col = by_phys.get(name)
+        if col is None:
+            continue
+        dtype = DType(col.dtype)
+        array = data.column(name).cast(_ARROW_TYPES[dtype])
+        if dtype is DType.TIMESTAMP:
+            array = array.cast(pa.timestamp("us", tz="UTC"))
+        arrays.append(array)
+        names.append(col.name)
+    table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(names))])
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get, split_blocks=True, self_destruct=True)
+    frame.columns = pd.Index(names)
+    return frame
+
+
+def load_window(
+    url: str | None,
+    name: str,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    *,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Column-wise (Arrow) load of a model's rows in ``[start, end)``.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL; ``None`` for the default database.
+    name
+        The registered model.
+    start, end
+        Bounds of the window (naive times are UTC); ``None`` leaves that side open.
+    columns
+        Only these columns (the user's names); default all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per logged prediction, in the schema's dtypes (timestamps UTC).
+
+    Raises
+    ------
+    UnknownModelError
+        If the model is not registered; ``IngestError`` for an unknown column.
+    """
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        model = get_model(session, name)
+        schema = model_schema(model)
+        table = log_table(model)
+        ts_phys = role_column(model, Role.TIMESTAMP).physical
+        physical = {c.name: c.physical for c in model.columns}
+    if columns is not None:
+        unknown = [c for c in columns if c not in physical]
+        if unknown:
+            raise IngestError(f"model {name!r} has no column(s) {unknown!r}")
+        wanted = [physical[c] for c in columns]
+    else:
+        wanted = None
+    with bulk.bulk_connection(url) as conn:
+        data = bulk.read_rows(
+            conn,
+            table,
+            ts_column=ts_phys,
+            start_us=None if start is None else to_micros(start),
+            end_us=None if end is None else to_micros(end),
+            columns=wanted,
+        )
+    return arrow_to_frame(data, model, schema)
+
+
+def purge(url: str | None, name: str, before: datetime | str, *, batch: int = 50_000) -> int:
+    """Delete a model's logged rows (their sensitive attributes with them) before a time.
+
+    Stored metrics and reports are kept. Rows go in batches of ``batch``; returns how
+    many were deleted.
+    """
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        model = get_model(session, name)
+        table = log_table(model)
+        ts_phys = role_column(model, Role.TIMESTAMP).physical
+        id_phys = role_column(model, Role.ID).physical
+    with bulk.bulk_connection(url) as conn:
+        return bulk.purge_rows(
+            conn,
+            table,
+            ts_column=ts_phys,
+            id_column=id_phys,
+            before_us=to_micros(before),
+            batch=batch,
+        )
