@@ -56,6 +56,7 @@ def file_message(sha256: str) -> bytes:
 
 
 def _raw_b64(text: str, *, what: str) -> bytes:
+    """The 32 raw key bytes of base64 ``text`` (:class:`ReportError` naming ``what``)."""
     try:
         raw = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -65,6 +66,14 @@ def _raw_b64(text: str, *, what: str) -> bytes:
     if len(raw) != 32:
         raise ReportError(f"{what}: expected 32 raw bytes (base64); got {len(raw)} bytes")
     return raw
+
+
+def _public_from_raw(raw: bytes, *, what: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from its 32 raw bytes (:class:`ReportError` if invalid)."""
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise ReportError(f"{what}: expected an Ed25519 public key; got invalid key bytes") from exc
 
 
 def load_private_key(text: str, *, what: str = SIGNING_KEY_ENV) -> Ed25519PrivateKey:
@@ -85,23 +94,53 @@ def load_private_key(text: str, *, what: str = SIGNING_KEY_ENV) -> Ed25519Privat
         if not isinstance(key, Ed25519PrivateKey):
             raise ReportError(f"{what}: expected an Ed25519 key; got {type(key).__name__}")
         return key
-    return Ed25519PrivateKey.from_private_bytes(_raw_b64(text, what=what))
+    try:
+        return Ed25519PrivateKey.from_private_bytes(_raw_b64(text, what=what))
+    except ValueError as exc:
+        if isinstance(exc, ReportError):
+            raise
+        raise ReportError(
+            f"{what}: expected an Ed25519 private key; got invalid key bytes"
+        ) from exc
 
 
 def load_public_key(text: str, *, what: str = VERIFY_KEY_ENV) -> Ed25519PublicKey:
-    """An Ed25519 public key from PEM text, base64 or hex of the raw 32 bytes."""
+    """An Ed25519 public key from PEM text, base64 or hex of the raw 32 bytes.
+
+    Parameters
+    ----------
+    text : str
+        The key text (``$DRIFTWARDEN_VERIFY_KEY`` or the content of ``--public-key``).
+    what : str
+        Where the text came from, named in error messages.
+
+    Raises
+    ------
+    ReportError
+        One line naming ``what`` and the expected forms when the text is not an Ed25519
+        public key (a private key, another algorithm, bad PEM, wrong length). The message
+        never repeats the text.
+    """
     text = text.strip()
     if text.startswith("-----BEGIN"):
+        if "PRIVATE KEY" in text.partition("\n")[0]:
+            raise ReportError(
+                f"{what}: expected a PEM Ed25519 *public* key; got a private key "
+                "(keep it secret; derive the public key with `openssl pkey -pubout`)"
+            )
         try:
             key = serialization.load_pem_public_key(text.encode("ascii"))
         except (ValueError, TypeError) as exc:
-            raise ReportError(f"{what}: expected a PEM Ed25519 public key") from exc
+            raise ReportError(
+                f"{what}: expected a PEM Ed25519 public key (-----BEGIN PUBLIC KEY-----); "
+                "got PEM that does not load as one"
+            ) from exc
         if not isinstance(key, Ed25519PublicKey):
             raise ReportError(f"{what}: expected an Ed25519 key; got {type(key).__name__}")
         return key
     if re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
-    return Ed25519PublicKey.from_public_bytes(_raw_b64(text, what=what))
+        return _public_from_raw(bytes.fromhex(text), what=what)
+    return _public_from_raw(_raw_b64(text, what=what), what=what)
 
 
 def public_key_hex(key: Ed25519PublicKey) -> str:

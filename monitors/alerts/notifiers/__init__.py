@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from monitors.alerts.notifiers.base import Delivery, Notifier, check_target, redact
+from monitors.alerts.notifiers.base import Delivery, Notifier, redact
 from monitors.alerts.notifiers.email import EmailNotifier, SmtpSettings
 from monitors.alerts.notifiers.slack import SlackNotifier
+from monitors.alerts.notifiers.target import check_target, non_public_reason, parse_target
 from monitors.alerts.notifiers.webhook import WebhookNotifier, signature
 from monitors.alerts.rules import EmailChannelConfig, SlackChannelConfig, WebhookChannelConfig
 
@@ -17,6 +18,8 @@ __all__ = [
     "WebhookNotifier",
     "build_notifier",
     "check_target",
+    "non_public_reason",
+    "parse_target",
     "redact",
     "signature",
 ]

@@ -8,14 +8,11 @@ contain secrets: URLs and passwords are replaced by ``***``.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Final, Protocol
-from urllib.parse import urlsplit
 
 from monitors.alerts.message import Notification
 
@@ -97,45 +94,6 @@ def env_flag(name: str, *, default: bool = False) -> bool:
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-
-
-def check_target(url: str) -> str | None:
-    """Why a webhook/Slack ``url`` may not be called, or ``None`` if it may.
-
-    Refuses non-HTTP(S) URLs and hosts resolving to loopback, link-local, private or
-    otherwise non-public addresses unless ``DRIFTWARDEN_ALLOW_PRIVATE_WEBHOOKS=true``.
-    The returned text never contains the URL.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "the target is not an http(s) URL"
-    if env_flag(ALLOW_PRIVATE_ENV):
-        return None
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return "the target host does not resolve"
-    addresses = {str(info[4][0]) for info in infos}
-    if not addresses or not all(_is_public(a) for a in addresses):
-        return (
-            "the target resolves to a loopback, link-local or private address; "
-            f"set {ALLOW_PRIVATE_ENV}=true to allow it"
-        )
-    return None
 
 
 def retry_after_seconds(header: str | None) -> float | None:

@@ -1,14 +1,18 @@
-"""Email notifier over SMTP (plain, STARTTLS or implicit TLS), settings from the environment.
+"""Email notifier over SMTP (STARTTLS when offered, or implicit TLS), settings from the environment.
 
 Environment variables (read when sending):
 
 ``DRIFTWARDEN_SMTP_HOST`` (default ``localhost``), ``DRIFTWARDEN_SMTP_PORT`` (default 587
-with STARTTLS, 465 with SSL, else 25), ``DRIFTWARDEN_SMTP_USER`` and
-``DRIFTWARDEN_SMTP_PASSWORD`` (log in when the user is set), ``DRIFTWARDEN_SMTP_STARTTLS``
-(``true``/``false``, default ``false``), ``DRIFTWARDEN_SMTP_SSL`` (implicit TLS,
-default ``false``), ``DRIFTWARDEN_SMTP_FROM`` (default ``driftwarden@localhost``),
-``DRIFTWARDEN_SMTP_TIMEOUT`` (seconds, default 10). TLS certificates are verified with
-the system store; ``DRIFTWARDEN_SMTP_CA_FILE`` names an extra CA bundle.
+with ``STARTTLS=true``, 465 with SSL, else 25), ``DRIFTWARDEN_SMTP_USER`` and
+``DRIFTWARDEN_SMTP_PASSWORD`` (log in when the user is set),
+``DRIFTWARDEN_SMTP_STARTTLS`` (``auto``, the default: upgrade with STARTTLS whenever the
+server offers it; ``true``: require it; ``false``: never), ``DRIFTWARDEN_SMTP_SSL``
+(implicit TLS, default ``false``), ``DRIFTWARDEN_SMTP_ALLOW_PLAINTEXT`` (default ``false``:
+the password is never sent over an unencrypted connection; ``true`` allows it),
+``DRIFTWARDEN_SMTP_FROM`` (default ``driftwarden@localhost``), ``DRIFTWARDEN_SMTP_TIMEOUT``
+(seconds, default 10). TLS certificates are verified with the system store;
+``DRIFTWARDEN_SMTP_CA_FILE`` names an extra CA bundle. A server that offers STARTTLS but
+whose certificate does not verify is an error, never a fallback to plain text.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Final, Literal
 
 from monitors.alerts.message import Notification, html_body, subject, text_body
 from monitors.alerts.notifiers.base import (
@@ -28,38 +33,75 @@ from monitors.alerts.notifiers.base import (
     env_value,
     redact,
 )
+from monitors.errors import ConfigError
 
-ENV_PREFIX = "DRIFTWARDEN_SMTP_"
+ENV_PREFIX: Final = "DRIFTWARDEN_SMTP_"
+ALLOW_PLAINTEXT_ENV: Final = ENV_PREFIX + "ALLOW_PLAINTEXT"
+StartTls = Literal["auto", "required", "off"]
+_STARTTLS_VALUES: Final[dict[str, StartTls]] = {
+    "auto": "auto",
+    "true": "required",
+    "1": "required",
+    "yes": "required",
+    "on": "required",
+    "false": "off",
+    "0": "off",
+    "no": "off",
+    "off": "off",
+}
+
+
+def _starttls_mode() -> StartTls:
+    """``DRIFTWARDEN_SMTP_STARTTLS`` as a mode (unset or empty: ``auto``)."""
+    text = (env_value(ENV_PREFIX + "STARTTLS") or "auto").strip().lower()
+    try:
+        return _STARTTLS_VALUES[text]
+    except KeyError:
+        raise ConfigError(
+            f"{ENV_PREFIX}STARTTLS: expected auto, true or false; got {text!r}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
-    """SMTP connection settings. ``repr`` hides the password."""
+    """SMTP connection settings. ``repr`` hides the password.
+
+    ``starttls``: ``auto`` upgrades whenever the server offers STARTTLS, ``required``
+    fails when it does not, ``off`` never upgrades. ``allow_plaintext`` allows logging in
+    over an unencrypted connection (refused by default).
+    """
 
     host: str = "localhost"
     port: int = 25
     user: str | None = None
     password: str | None = None
-    starttls: bool = False
+    starttls: StartTls = "auto"
     ssl: bool = False
     sender: str = "driftwarden@localhost"
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     ca_file: str | None = None
+    allow_plaintext: bool = False
 
     def __repr__(self) -> str:
         return (
             f"SmtpSettings(host={self.host!r}, port={self.port}, user={self.user!r}, "
-            f"password={'***' if self.password else None}, starttls={self.starttls}, "
-            f"ssl={self.ssl}, sender={self.sender!r})"
+            f"password={'***' if self.password else None}, starttls={self.starttls!r}, "
+            f"ssl={self.ssl}, sender={self.sender!r}, allow_plaintext={self.allow_plaintext})"
         )
 
     @classmethod
     def from_env(cls) -> SmtpSettings:
-        """Settings from ``DRIFTWARDEN_SMTP_*`` variables (see the module docstring)."""
+        """Settings from ``DRIFTWARDEN_SMTP_*`` variables (see the module docstring).
+
+        Raises
+        ------
+        ConfigError
+            If ``DRIFTWARDEN_SMTP_STARTTLS`` is not ``auto``, ``true`` or ``false``.
+        """
         use_ssl = env_flag(ENV_PREFIX + "SSL")
-        starttls = env_flag(ENV_PREFIX + "STARTTLS")
+        starttls = _starttls_mode()
         port_text = env_value(ENV_PREFIX + "PORT")
-        default_port = 465 if use_ssl else 587 if starttls else 25
+        default_port = 465 if use_ssl else 587 if starttls == "required" else 25
         try:
             port = int(port_text) if port_text else default_port
         except ValueError:
@@ -79,6 +121,7 @@ class SmtpSettings:
             sender=env_value(ENV_PREFIX + "FROM") or "driftwarden@localhost",
             timeout=timeout,
             ca_file=env_value(ENV_PREFIX + "CA_FILE"),
+            allow_plaintext=env_flag(ALLOW_PLAINTEXT_ENV),
         )
 
 
@@ -164,7 +207,10 @@ class EmailNotifier:
 
     def send(self, message: Notification) -> Delivery:
         """Send ``message``; see :class:`~monitors.alerts.notifiers.base.Delivery`."""
-        settings = self.settings or SmtpSettings.from_env()
+        try:
+            settings = self.settings or SmtpSettings.from_env()
+        except ConfigError as exc:
+            return Delivery.permanent(f"Email channel {self.name!r}: {exc}")
         what = f"Email channel {self.name!r} via {settings.host}:{settings.port}"
         secrets = [settings.password]
         if settings.port <= 0 or settings.port > 65535:
@@ -186,11 +232,36 @@ class EmailNotifier:
             else:
                 smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
             with smtp:
-                if settings.starttls and not settings.ssl:
-                    smtp.starttls(context=context)
+                refused = _secure(smtp, settings, context)
+                if refused is not None:
+                    return Delivery.permanent(f"{what}: {refused}")
                 if settings.user:
                     smtp.login(settings.user, settings.password or "")
                 smtp.send_message(email, to_addrs=[*self.to, *self.cc])
         except (smtplib.SMTPException, OSError) as exc:
             return _classify(exc, what, secrets)
         return Delivery.delivered()
+
+
+def _secure(smtp: smtplib.SMTP, settings: SmtpSettings, context: ssl.SSLContext) -> str | None:
+    """Upgrade with STARTTLS as configured; why the session may not go on, or ``None``.
+
+    Refuses to go on when STARTTLS is required but not offered, and when a login would
+    send the password over an unencrypted connection (unless plain text is allowed).
+    """
+    encrypted = settings.ssl
+    if not settings.ssl and settings.starttls != "off":
+        smtp.ehlo_or_helo_if_needed()
+        if smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
+            smtp.ehlo()
+            encrypted = True
+        elif settings.starttls == "required":
+            return f"the server does not offer STARTTLS ({ENV_PREFIX}STARTTLS=true requires it)"
+    if settings.user and not encrypted and not settings.allow_plaintext:
+        return (
+            "refusing to send the SMTP password over an unencrypted connection (the server "
+            f"offers no STARTTLS, or {ENV_PREFIX}STARTTLS=false); use STARTTLS or "
+            f"{ENV_PREFIX}SSL=true, or set {ALLOW_PLAINTEXT_ENV}=true to allow it"
+        )
+    return None
