@@ -72,7 +72,12 @@ def explain_prediction(
     explainer: Explainer | None = None,
     scorer: Scorer | None = None,
 ) -> RowExplanation | None:
-    """SHAP explanation of one logged prediction, by id; ``None`` if no row has that id."""
+    """SHAP explanation of one logged prediction, by id; ``None`` if no row has that id.
+
+    The result states its output space in ``output`` (``log_odds``, ``probability``,
+    ``log``, ``raw`` or ``prediction``, see :data:`~monitors.analyzers.explain.OUTPUT_SPACES`),
+    in which ``base_value + sum(attributions) == model_output``.
+    """
     with session_scope(read_engine(get_engine(url))) as session:
         model = get_model(session, name)
         at = prediction_time(session, model, prediction_id)

@@ -11,17 +11,23 @@ import shap
 from sklearn import ensemble, svm, tree
 from sklearn.pipeline import Pipeline
 
+from monitors.analyzers._explain_columns import UntraceableError, model_columns, trace
 from monitors.analyzers._explain_config import ExplainConfig
 from monitors.analyzers._explain_frames import feature_frame, sample_rows
+from monitors.analyzers._explain_output import agnostic_output, specific_output
+from monitors.analyzers._explain_shap import shap_values
 from monitors.analyzers._explain_types import (
+    ADDITIVITY_TOLERANCE,
     KERNEL,
+    LINEAR,
     TREE,
     Explainer,
     ExplainError,
-    ScoringFunction,
 )
 from storage.schema import ModelSchema, Task
 
+_CHECK_ROWS: Final = 50
+"""Background rows on which a tree or linear explainer's additivity is checked when built."""
 _TREE_MODELS: Final = (
     tree.DecisionTreeClassifier,
     tree.DecisionTreeRegressor,
@@ -38,11 +44,11 @@ _TREE_MODELS: Final = (
 )
 
 
-def _columns_of(features: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """A function selecting the feature columns of a frame, in schema order."""
+def _columns_of(columns: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """A function selecting the model's input columns of a frame, in the model's order."""
 
     def frame_of(df: pd.DataFrame) -> pd.DataFrame:
-        return df.loc[:, list(features)]
+        return df.loc[:, list(columns)]
 
     return frame_of
 
@@ -54,39 +60,6 @@ def _dense(matrix: Any) -> np.ndarray:
     return np.asarray(matrix, dtype=np.float64)
 
 
-def _column_groups(
-    transform: Callable[[pd.DataFrame], np.ndarray], background: pd.DataFrame
-) -> np.ndarray | None:
-    """Input feature owning each transformed column, or ``None`` if a column mixes features.
-
-    Found by perturbing one input column at a time (rolling it over the background) and
-    seeing which transformed columns change.
-    """
-    base = transform(background)
-    owner = np.full(base.shape[1], -1)
-    rolled = np.roll(np.arange(len(background)), 1)
-    for j, name in enumerate(background.columns):
-        perturbed = background.copy()
-        perturbed[name] = background[name].iloc[rolled].set_axis(background.index)
-        changed = ~np.isclose(transform(perturbed), base, equal_nan=True).all(axis=0)
-        if (owner[changed] >= 0).any():
-            return None
-        owner[changed] = j
-    return owner
-
-
-def _positive_index(classes: Any, schema: ModelSchema) -> int:
-    """Index of the schema's positive class in the model's ``classes_``."""
-    listed = [c.item() if hasattr(c, "item") else c for c in classes]
-    positive = schema.positive_class if schema.positive_class is not None else listed[-1]
-    if positive not in listed:
-        raise ExplainError(
-            f"Explain: the schema's positive class {positive!r} is not one of the model's "
-            f"classes {listed!r}."
-        )
-    return listed.index(positive)
-
-
 def _is_linear(model: object) -> bool:
     """Whether ``model`` is a fitted scikit-learn linear model (``coef_`` and ``intercept_``)."""
     module = type(model).__module__
@@ -94,51 +67,6 @@ def _is_linear(model: object) -> bool:
         model, svm.LinearSVC | svm.LinearSVR
     )
     return linear_kind and hasattr(model, "coef_") and hasattr(model, "intercept_")
-
-
-def _agnostic_output(
-    model: Any, frame_of: Callable[[pd.DataFrame], pd.DataFrame], schema: ModelSchema
-) -> tuple[ScoringFunction, str, str]:
-    """Model-output function, output space and reason for the kernel explainer."""
-    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    name = type(final).__name__
-    if not hasattr(model, "predict"):
-        if not callable(model):
-            raise ExplainError(
-                f"Explain: expected a fitted scikit-learn model or a scoring function, got {name}."
-            )
-        output = "probability" if schema.task is Task.BINARY else "prediction"
-        return (
-            lambda df: np.asarray(model(frame_of(df)), dtype=np.float64).reshape(-1),
-            output,
-            "scoring function given in-process (no artifact)",
-        )
-    if schema.task is Task.REGRESSION:
-        return (
-            lambda df: np.asarray(model.predict(frame_of(df)), dtype=np.float64),
-            "prediction",
-            f"{name} is neither a tree nor a linear model",
-        )
-    classes = getattr(model, "classes_", None)
-    if classes is None:
-        raise ExplainError(f"Explain: classifier {name} has no classes_.")
-    index = _positive_index(classes, schema)
-    if hasattr(model, "predict_proba"):
-        return (
-            lambda df: np.asarray(model.predict_proba(frame_of(df)))[:, index],
-            "probability",
-            f"{name} is neither a tree nor a linear model",
-        )
-    if hasattr(model, "decision_function"):
-        sign = 1.0 if index == 1 else -1.0
-        return (
-            lambda df: sign * np.asarray(model.decision_function(frame_of(df))),
-            "margin",
-            f"{name} is neither a tree nor a linear model and has no predict_proba",
-        )
-    raise ExplainError(
-        f"Explain: classifier {name} has neither predict_proba nor decision_function."
-    )
 
 
 def _explained_background(
@@ -159,34 +87,40 @@ def _explained_background(
     return features, sample_rows(background, config.background_size, config.seed)
 
 
+def _groups(prefix: Any, columns: tuple[str, ...], features: tuple[str, ...]) -> np.ndarray:
+    """Schema-feature index of each column the final estimator sees, traced by names."""
+    owners = list(range(len(columns))) if prefix is None else trace(prefix, columns)[0]
+    return np.array([features.index(columns[o]) for o in owners], dtype=np.int64)
+
+
 def _specific_explainer(
     model: Any, final: Any, schema: ModelSchema, common: dict[str, Any]
 ) -> tuple[Explainer | None, str]:
     """The tree or linear explainer of ``final`` if it applies, else ``None`` and why not."""
     if not (isinstance(final, _TREE_MODELS) or _is_linear(final)):
         return None, ""
-    kind = "tree" if isinstance(final, _TREE_MODELS) else "linear"
-    frame_of = _columns_of(common["features"])
+    kind = TREE if isinstance(final, _TREE_MODELS) else LINEAR
+    frame_of = _columns_of(common["columns"])
     prefix = model[:-1] if isinstance(model, Pipeline) and len(model.steps) > 1 else None
 
     def transform(df: pd.DataFrame) -> np.ndarray:
         matrix = frame_of(df) if prefix is None else prefix.transform(frame_of(df))
         return _dense(matrix)
 
-    groups: np.ndarray | None
-    fallback = ""
     try:
-        groups = _column_groups(transform, common["background"])
+        groups = _groups(prefix, common["columns"], common["features"])
+        width = transform(common["background"]).shape[1]
+    except UntraceableError as exc:
+        fallback = f"its preprocessing cannot be traced to input features by name ({exc})"
     except (TypeError, ValueError) as exc:  # non-numeric input the model encodes itself
-        groups, fallback = None, f"its input is not numeric after preprocessing ({exc})"
+        fallback = f"its input is not numeric after preprocessing ({exc})"
     else:
-        if groups is None:
-            fallback = "its preprocessing mixes input features"
-    if groups is not None:
-        built = _build_specific(kind, model, final, transform, groups, schema, common)
-        if built is not None:
-            return built, ""
-        fallback = "shap cannot read it"
+        if width == len(groups):
+            built, fallback = _build_specific(kind, model, final, transform, groups, schema, common)
+            if built is not None:
+                return built, ""
+        else:
+            fallback = f"its preprocessing gives {width} columns, not the {len(groups)} named"
     return None, f"{type(final).__name__} is a {kind} model but {fallback}"
 
 
@@ -199,8 +133,9 @@ def make_explainer(
     ----------
     model : object
         A fitted scikit-learn estimator or Pipeline consuming a DataFrame of the schema's
-        features (in schema order), or a scoring function ``f(frame) -> np.ndarray`` that
-        returns the prediction (regression) or positive-class probability (binary).
+        features (the columns of its ``feature_names_in_``, else all features in schema
+        order), or a scoring function ``f(frame) -> np.ndarray`` that returns the
+        prediction (regression) or positive-class probability (binary).
     background : pandas.DataFrame
         Reference rows; a seeded sample of ``config.background_size`` is kept.
     schema : ModelSchema
@@ -211,17 +146,21 @@ def make_explainer(
     Returns
     -------
     Explainer
-        With ``method`` (``tree``/``linear``/``kernel``), ``reason`` and ``output``.
+        With ``method`` (``tree``/``linear``/``kernel``), ``reason`` and ``output`` (the
+        space in which ``base_value + sum(attributions)`` equals the model's output, one
+        of :data:`OUTPUT_SPACES`).
 
     Raises
     ------
     ExplainError
-        For a multiclass model, an empty background, missing feature columns or a positive
-        class the model does not know.
+        For a multiclass model, an empty background, missing feature columns, a model
+        fitted on columns that are not schema features, or a positive class the model
+        does not know.
     """
     features, background = _explained_background(background, schema=schema, config=config)
     common: dict[str, Any] = {
         "features": features,
+        "columns": model_columns(model, features),
         "background": background,
         "seed": config.seed,
         "nsamples": config.agnostic_nsamples,
@@ -230,7 +169,7 @@ def make_explainer(
     specific, fallback = _specific_explainer(model, final, schema, common)
     if specific is not None:
         return specific
-    output_fn, output, reason = _agnostic_output(model, _columns_of(features), schema)
+    output_fn, output, reason = agnostic_output(model, _columns_of(common.pop("columns")), schema)
     return Explainer(
         method=KERNEL,
         reason=f"{fallback or reason}: model-agnostic kernel explainer on a seeded "
@@ -241,6 +180,26 @@ def make_explainer(
     )
 
 
+def _shap_explainer(kind: str, final: Any, background: np.ndarray) -> tuple[Any, str | None, str]:
+    """shap's TreeExplainer or LinearExplainer of ``final``, the unit of its leaves, its name."""
+    if kind == TREE:
+        try:
+            explainer = shap.TreeExplainer(final)
+        except Exception:  # shap raises bare Exception for models it cannot read
+            return None, None, "shap cannot read it"
+        return explainer, getattr(explainer.model, "tree_output", None), "TreeExplainer"
+    return shap.LinearExplainer(final, background), None, "LinearExplainer"
+
+
+def _additivity_error(explainer: Explainer) -> float:
+    """Largest |base + sum(SHAP) - model output| relative to max(1, |output|) on the background."""
+    rows = explainer.background.iloc[:_CHECK_ROWS]
+    values, base = shap_values(explainer, rows)
+    output = explainer.model_output(rows)
+    error = np.abs(base + values.sum(axis=1) - output) / np.maximum(1.0, np.abs(output))
+    return float(np.max(error, initial=0.0)) if np.isfinite(error).all() else float("inf")
+
+
 def _build_specific(
     kind: str,
     model: Any,
@@ -249,43 +208,36 @@ def _build_specific(
     groups: np.ndarray,
     schema: ModelSchema,
     common: dict[str, Any],
-) -> Explainer | None:
-    """Tree or linear explainer for ``final`` on transformed input; ``None`` if shap refuses it."""
-    features = common["features"]
+) -> tuple[Explainer | None, str]:
+    """Tree or linear explainer for ``final`` on transformed input, or ``None`` and why not."""
     name = type(final).__name__
+    shap_explainer, tree_output, shap_name = _shap_explainer(
+        kind, final, transform(common["background"]) if kind == LINEAR else np.empty(0)
+    )
+    if shap_explainer is None:
+        return None, shap_name
+    frame_of = _columns_of(common["columns"])
+    output, output_fn, sign, class_index = specific_output(
+        kind, model, final, frame_of, schema, tree_output
+    )
+    if output_fn is None:
+        return None, f"its output space ({output}) is not one driftwarden can state"
     after = " after the Pipeline's preprocessing" if isinstance(model, Pipeline) else ""
-    classifier = schema.task is Task.BINARY
-    index = _positive_index(final.classes_, schema) if classifier else None
-    frame_of = _columns_of(features)
-
-    if kind == TREE:
-        try:
-            explainer = shap.TreeExplainer(final)
-        except Exception:  # shap raises bare Exception for models it cannot read
-            return None
-        tree_output = getattr(explainer.model, "tree_output", "raw_value")
-        reason = f"{name} is a tree ensemble{after}: exact TreeExplainer (tree_path_dependent)"
-    else:
-        explainer = shap.LinearExplainer(final, transform(common["background"]))
-        tree_output = "log_odds" if hasattr(final, "predict_proba") else "margin"
-        reason = f"{name} is a linear model{after}: exact LinearExplainer (interventional)"
-    sign, class_index, output = 1.0, None, "prediction"
-    output_fn: ScoringFunction = lambda df: np.asarray(model.predict(frame_of(df)), dtype=float)  # noqa: E731
-    if classifier and tree_output in ("log_odds", "margin"):
-        output, sign = tree_output, (1.0 if index == 1 else -1.0)
-        output_fn = lambda df: sign * np.asarray(model.decision_function(frame_of(df)))  # noqa: E731
-    elif classifier:
-        output, class_index = "probability", index
-        output_fn = lambda df: np.asarray(model.predict_proba(frame_of(df)))[:, index]  # noqa: E731
-    return Explainer(
+    what = "tree ensemble" if kind == TREE else "linear model"
+    variant = "tree_path_dependent" if kind == TREE else "interventional"
+    explainer = Explainer(
         method=kind,
-        reason=reason,
+        reason=f"{name} is a {what}{after}: exact {shap_name} ({variant}) in {output} space",
         output=output,
         model_output=output_fn,
-        shap_explainer=explainer,
+        shap_explainer=shap_explainer,
         transform=transform,
         groups=groups,
         class_index=class_index,
         sign=sign,
-        **common,
+        **{k: v for k, v in common.items() if k != "columns"},
     )
+    error = _additivity_error(explainer)
+    if error > ADDITIVITY_TOLERANCE:
+        return None, f"shap's {shap_name} is not additive for it (relative error {error:.2g})"
+    return explainer, ""

@@ -1,7 +1,8 @@
 """SHAP values per input feature, from the explainer chosen by :func:`make_explainer`.
 
 Tree and linear explainers run on the transformed input and their attributions are summed
-back to the input feature owning each transformed column. The kernel explainer runs on the
+back to the input feature owning each transformed column (traced by feature names, see
+:mod:`._explain_columns`). The kernel explainer runs on the
 input features coded as floats (categories as positions), decoded back before the model.
 """
 

@@ -16,6 +16,23 @@ TREE: Final = "tree"
 LINEAR: Final = "linear"
 KERNEL: Final = "kernel"
 
+PROBABILITY: Final = "probability"
+LOG_ODDS: Final = "log_odds"
+LOG: Final = "log"
+RAW: Final = "raw"
+PREDICTION: Final = "prediction"
+OUTPUT_SPACES: Final[dict[str, str]] = {
+    PROBABILITY: "probability of the positive class",
+    LOG_ODDS: "log-odds of the positive class (probability = 1 / (1 + exp(-value)))",
+    LOG: "natural log of the prediction (prediction = exp(value))",
+    RAW: "the model's raw decision_function score (neither a probability nor log-odds)",
+    PREDICTION: "the prediction itself",
+}
+"""Output spaces an explanation can be in: ``base_value + sum(attributions)`` equals the
+model's output in that space."""
+ADDITIVITY_TOLERANCE: Final = 1e-6
+"""Largest |base + sum(SHAP) - output| / max(1, |output|) a tree or linear explainer may have."""
+
 ScoringFunction = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -32,7 +49,7 @@ class Explainer:
     reason: str
     """Why this explainer was chosen."""
     output: str
-    """Space explained: ``log_odds``, ``probability``, ``margin`` or ``prediction``."""
+    """Space explained: one of :data:`OUTPUT_SPACES`."""
     features: tuple[str, ...]
     background: pd.DataFrame = field(repr=False, compare=False)
     model_output: ScoringFunction = field(repr=False, compare=False)
@@ -42,7 +59,7 @@ class Explainer:
         default=None, repr=False, compare=False
     )
     groups: np.ndarray | None = field(default=None, repr=False, compare=False)
-    """Input-feature index of each transformed column (-1: depends on none)."""
+    """Input-feature index of each transformed column (traced by feature names)."""
     class_index: int | None = None
     sign: float = 1.0
     seed: int = 0

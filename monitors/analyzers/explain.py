@@ -4,7 +4,7 @@ The explainer is chosen by model kind and the choice is stated in every result:
 
 * ``tree`` — :class:`shap.TreeExplainer` (``tree_path_dependent``, exact, no background
   needed) for scikit-learn tree models, also as the last step of a Pipeline whose
-  preprocessing can be applied first and keeps input features apart;
+  transformed columns can be traced to one input feature each by name;
 * ``linear`` — :class:`shap.LinearExplainer` (interventional, background mean) for linear
   models, also after preprocessing;
 * ``kernel`` — :class:`shap.KernelExplainer` on a seeded sampled background for anything
@@ -15,13 +15,22 @@ The explainer is chosen by model kind and the choice is stated in every result:
   :attr:`ExplainConfig.agnostic_sample_size`. (:class:`shap.PermutationExplainer` was not
   chosen: its numba kernels take 15-35 s to compile in every new process.)
 
-Binary classifiers are explained in log-odds where the explainer allows it (boosted
-trees, logistic regression) and in positive-class probability otherwise (bagged trees,
-whose leaves hold probabilities, and the model-agnostic explainer, whose log-odds could be
-infinite for a step-valued ``predict_proba``). The space is in ``output``.
+Attributions are stated in an output space (``output``, one of :data:`OUTPUT_SPACES`) in
+which ``base_value + sum(attributions)`` equals the model's output, checked on background
+rows when a tree or linear explainer is built (a model for which shap's explainer is not
+additive gets the model-agnostic one): the tree and linear explainers explain the model's
+raw output, so a log-link regressor (Poisson/Gamma/Tweedie GLMs, HistGradientBoosting
+with ``loss="poisson"``/``"gamma"``) is explained in ``log`` space, boosted trees and
+logistic regression in ``log_odds``, bagged trees in ``probability``, other linear
+classifiers in their ``raw`` decision function, identity-link regressors in
+``prediction``. The model-agnostic explainer explains the positive-class ``probability``
+or the ``prediction``.
 
 Attributions of transformed columns (one-hot columns, scaled columns) are summed back to
-the input feature they come from, which keeps SHAP additivity.
+the input feature they come from, found from the model's own feature names
+(``feature_names_in_``, ``get_feature_names_out`` through Pipelines and
+ColumnTransformers), never by perturbing the background: a feature that is constant in
+the background still gets its attribution, and sums keep SHAP additivity.
 """
 
 from __future__ import annotations
@@ -35,6 +44,12 @@ from monitors.analyzers._explain_types import (
     ANALYZER,
     KERNEL,
     LINEAR,
+    LOG,
+    LOG_ODDS,
+    OUTPUT_SPACES,
+    PREDICTION,
+    PROBABILITY,
+    RAW,
     TREE,
     AttributionDrift,
     Explainer,
@@ -49,6 +64,12 @@ __all__ = [
     "ANALYZER",
     "KERNEL",
     "LINEAR",
+    "LOG",
+    "LOG_ODDS",
+    "OUTPUT_SPACES",
+    "PREDICTION",
+    "PROBABILITY",
+    "RAW",
     "TREE",
     "AttributionDrift",
     "ExplainConfig",

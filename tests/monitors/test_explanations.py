@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -75,3 +75,40 @@ def test_explain_one_prediction_by_id_matches_shap(client: Client) -> None:
     direct = direct.values[0]
     assert list(explained.attributions.values()) == pytest.approx(list(direct), rel=1e-9)
     assert client.explain("lin", "no-such-id") is None
+
+
+def test_explain_states_the_log_space_of_a_poisson_model(client: Client) -> None:
+    reference = _frame(300, 2, "r")
+    rng = np.random.default_rng(3)
+    reference["flag"] = 0.0  # constant in the reference and so in the background
+    reference["n"] = rng.poisson(np.exp(0.5 + 0.4 * reference["a"])).astype(float)
+    train = _frame(1000, 4, "t")
+    train["flag"] = (rng.random(len(train)) < 0.1).astype(float)
+    train["n"] = rng.poisson(np.exp(0.5 + 0.4 * train["a"] + train["flag"])).astype(float)
+    features = ["a", "b", "c", "flag"]
+    model = make_pipeline(StandardScaler(), PoissonRegressor()).fit(train[features], train["n"])
+    reference["n_hat"] = model.predict(reference[features])
+    client.register_model(
+        "claims",
+        task="regression",
+        reference=reference.drop(columns=["y", "n"]),
+        id="id",
+        timestamp="ts",
+        prediction="n_hat",
+    )
+    logged = _frame(20, 5, "q").assign(flag=1.0)
+    logged["n_hat"] = model.predict(logged[features])
+    client.log("claims", logged.drop(columns="y"))
+    client.set_artifact("claims", model)
+
+    explained = client.explain("claims", "q3")
+
+    assert explained is not None and explained.output == "log"
+    row = logged.loc[logged["id"] == "q3", features]
+    log_prediction = float(np.log(model.predict(row))[0])
+    assert explained.model_output == pytest.approx(log_prediction, abs=1e-9)
+    total = explained.base_value + sum(explained.attributions.values())
+    assert total == pytest.approx(log_prediction, abs=1e-6)
+    assert explained.attributions["flag"] == pytest.approx(
+        model[-1].coef_[3] / model[0].scale_[3], rel=1e-9
+    )

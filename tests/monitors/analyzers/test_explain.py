@@ -256,7 +256,8 @@ def test_agnostic_with_categorical_feature_and_mixing_preprocessing(reference) -
     )
     assert explainer.method == "kernel"
     assert explainer.reason.startswith(
-        "LogisticRegression is a linear model but its preprocessing mixes input features"
+        "LogisticRegression is a linear model but its preprocessing cannot be traced to input "
+        "features by name (column 'pca0' matches no input column by name)"
     )
     rows = reference.iloc[:2]
     assert_additive(explainer, rows, model.predict_proba(rows[ALL])[:, 1])
@@ -339,6 +340,7 @@ def test_records_names_statuses_and_json(drift_case) -> None:
         assert record.analyzer == "explain"
         by_metric.setdefault(record.metric, []).append(record)
         assert record.details["method"] == "tree"
+        assert record.details["output"] == "log_odds"
         assert record.details["sample_size"] == shifted.n_rows
         json.dumps(asdict(record), allow_nan=False)
     assert [r.feature for r in by_metric["mean_abs_shap"]] == NUMERIC
