@@ -38,6 +38,8 @@ class MetricPoint:
     group: str
     value: float | None
     analyzer: str
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 def rules(
@@ -125,6 +127,8 @@ def metric_points(
             MetricResult.group,
             MetricResult.value,
             MetricResult.analyzer,
+            MetricResult.details["ci_low"].as_float(),
+            MetricResult.details["ci_high"].as_float(),
         )
         .where(MetricResult.model_id == model_id, MetricResult.metric == metric)
         .order_by(MetricResult.window_start, MetricResult.window_end)
@@ -139,8 +143,8 @@ def metric_points(
     if after is not None:
         query = query.where(MetricResult.window_end > after)
     return [
-        MetricPoint(start, end, feat, grp, value, analyzer)
-        for start, end, feat, grp, value, analyzer in session.execute(query)
+        MetricPoint(start, end, feat, grp, value, analyzer, low, high)
+        for start, end, feat, grp, value, analyzer, low, high in session.execute(query)
     ]
 
 

@@ -214,6 +214,16 @@ def check_repeat(rule: Rule, state: SeriesState, now: datetime) -> Transition:
     return Transition(state, state)
 
 
+def suppressed(transition: Transition) -> Transition:
+    """``transition`` without its notification (silenced, or no channel to send it to).
+
+    Nothing was announced, so the repeat clock (``last_notified_at``) does not restart.
+    Shared by the live pass and the backtest (:mod:`monitors.alerts.backtest`).
+    """
+    after = replace(transition.after, last_notified_at=transition.before.last_notified_at)
+    return Transition(transition.before, after)
+
+
 def silenced_by(
     silences: Iterable[Silence], rule: Rule, feature: str, now: datetime
 ) -> Silence | None:
@@ -389,8 +399,7 @@ def _apply(
     after = transition.after
     silenced = notify is not None and silenced_by(silences, rule, row.feature, now) is not None
     if notify is not None and (silenced or not rule.channels):
-        # suppressed: nothing was announced, so the repeat clock does not restart
-        after = replace(after, last_notified_at=transition.before.last_notified_at)
+        after = suppressed(transition).after
         if silenced:
             counter.suppressed += 1
     event: AlertEvent | None = None
@@ -430,6 +439,13 @@ def _apply(
     _store_state(row, after)
 
 
+def _breaching(rule: Rule, point: queries.MetricPoint | None) -> bool | None:
+    """Whether a stored value (and, for ``require_significant``, its interval) breaches."""
+    if point is None:
+        return None
+    return rule.breaching(point.value, ci_low=point.ci_low, ci_high=point.ci_high)
+
+
 def _evaluate_rule(session: Session, rule_id: int, now: datetime, counter: _Counter) -> bool:
     rule_row = queries.lock_rule(session, rule_id)
     if rule_row is None or not rule_row.enabled:
@@ -447,11 +463,11 @@ def _evaluate_rule(session: Session, rule_id: int, now: datetime, counter: _Coun
         session, model_id, rule.metric, feature=rule.feature, group=rule.group, after=after
     )
     windows = queries.model_windows(session, model_id, after=after)
-    by_key: dict[tuple[str, str], dict[tuple[datetime, datetime], float | None]] = {}
+    by_key: dict[tuple[str, str], dict[tuple[datetime, datetime], queries.MetricPoint]] = {}
     analyzers: dict[tuple[str, str], str] = {}
     for point in points:
         key = (point.feature, point.group)
-        by_key.setdefault(key, {})[(point.window_start, point.window_end)] = point.value
+        by_key.setdefault(key, {})[(point.window_start, point.window_end)] = point
         analyzers[key] = point.analyzer
     default_analyzer = points[-1].analyzer if points else None
     silences = queries.active_silences(session, now)
@@ -473,9 +489,10 @@ def _evaluate_rule(session: Session, rule_id: int, now: datetime, counter: _Coun
             todo = [w for w in windows if w[1] > row.last_window_end]
         state = _state_of(row)
         for start, end in todo:
-            value = values.get((start, end))
+            stored = values.get((start, end))
+            value = stored.value if stored is not None else None
             window = Window(start, end, value)
-            transition = evaluate(rule, state, rule.breaching(value), window, now)
+            transition = evaluate(rule, state, _breaching(rule, stored), window, now)
             _apply(
                 session,
                 rule,

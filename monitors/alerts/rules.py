@@ -17,6 +17,7 @@ The rule file is a contract that users keep in git::
         repeat: 24h
         severity: warning
         channels: [oncall, ml-team]
+        # require_significant: true   # breach only when the value's interval is past the threshold
 
 Channels hold the *names* of environment variables, never secrets: they are resolved
 when a message is sent.
@@ -61,6 +62,9 @@ OPS: Final[dict[str, Callable[[float, float], bool]]] = {
 SEVERITIES: Final = ("info", "warning", "critical")
 WILDCARD: Final = "*"
 DEFAULT_REPEAT_SECONDS: Final = 86_400
+#: Where ``require_significant`` is kept in the stored rule: a reserved key of its JSON
+#: ``labels`` (holding ``true``, where user labels hold strings), hidden from messages.
+SIGNIFICANT_KEY: Final = "driftwarden:require_significant"
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -189,6 +193,10 @@ class RuleConfig(BaseModel):
     """Free-form labels copied into every notification (default none)."""
     enabled: bool = True
     """Whether the rule is evaluated (default true)."""
+    require_significant: bool = False
+    """Breach only when the record's confidence interval (``details.ci_low`` /
+    ``details.ci_high``) lies entirely past the threshold, not just its value (default
+    false). A record without an interval then never breaches."""
 
     @field_validator("op", mode="before")
     @classmethod
@@ -220,6 +228,20 @@ class RuleConfig(BaseModel):
             return parse_duration(value)
         except ValueError as exc:
             raise ValueError(f"repeat: {exc}") from exc
+
+    @field_validator("require_significant", mode="before")
+    @classmethod
+    def _require_significant(cls, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"require_significant must be true or false; got {value!r}")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        if SIGNIFICANT_KEY in value:
+            raise ValueError(f"labels: the key {SIGNIFICANT_KEY!r} is reserved")
+        return value
 
     @field_validator("severity", mode="before")
     @classmethod
@@ -257,16 +279,38 @@ class Rule:
     severity: str = "warning"
     channels: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+    require_significant: bool = False
 
-    def breaching(self, value: float | None) -> bool | None:
-        """Whether ``value`` breaches the rule; ``None`` when there is no value."""
+    def breaching(
+        self, value: float | None, *, ci_low: float | None = None, ci_high: float | None = None
+    ) -> bool | None:
+        """Whether ``value`` breaches the rule; ``None`` when there is no value.
+
+        With ``require_significant`` the interval ``[ci_low, ci_high]`` must lie past the
+        threshold too (``ci_low`` for ``>``/``>=``, ``ci_high`` for ``<``/``<=``); without
+        that bound the window does not breach.
+
+        Examples
+        --------
+        >>> rule = Rule(id=1, name="r", model="m", metric="demographic_parity_difference",
+        ...             feature="sex", group=None, op=">", threshold=0.1,
+        ...             require_significant=True)
+        >>> rule.breaching(0.3, ci_low=0.05, ci_high=0.5), rule.breaching(0.3, ci_low=0.2)
+        (False, True)
+        """
         if value is None or not math.isfinite(value):
             return None
-        return OPS[self.op](value, self.threshold)
+        breach = OPS[self.op](value, self.threshold)
+        if not (breach and self.require_significant):
+            return breach
+        bound = ci_low if self.op in (">", ">=") else ci_high
+        return bound is not None and math.isfinite(bound) and OPS[self.op](bound, self.threshold)
 
     @classmethod
     def from_row(cls, row: AlertRule) -> Rule:
         """Build from an ORM row."""
+        stored = dict(row.labels)
+        require_significant = stored.pop(SIGNIFICANT_KEY, False) is True
         return cls(
             id=row.id,
             name=row.name,
@@ -280,7 +324,8 @@ class Rule:
             repeat_seconds=row.repeat_seconds,
             severity=row.severity,
             channels=tuple(str(c) for c in row.channels),
-            labels={str(k): str(v) for k, v in row.labels.items()},
+            labels={str(k): str(v) for k, v in stored.items()},
+            require_significant=require_significant,
         )
 
 
@@ -419,7 +464,7 @@ def _rule_values(rule: RuleConfig) -> dict[str, Any]:
         "repeat_seconds": rule.repeat,
         "severity": rule.severity,
         "channels": list(rule.channels),
-        "labels": dict(rule.labels),
+        "labels": {**rule.labels, **({SIGNIFICANT_KEY: True} if rule.require_significant else {})},
         "enabled": rule.enabled,
     }
 

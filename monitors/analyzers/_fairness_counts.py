@@ -2,8 +2,9 @@
 
 Every group fairness metric of :mod:`monitors.analyzers.fairness` depends only on how
 many rows fall in each cell of group × label × prediction. This module holds the
-vectorised arithmetic on such count arrays, with any number of leading axes (one per
-bootstrap resample), so the point estimates and the bootstrap share one code path.
+vectorised arithmetic on such count arrays, with any number of leading axes. The score
+intervals of :mod:`monitors.analyzers._fairness_intervals` use the same counts; regression
+statistics and their row bootstrap live here too.
 
 Array layout: ``cells[..., g, l, p]`` where ``p`` indexes the ``K`` known classes and
 ``l`` indexes the same ``K`` classes plus one last slot for rows without a label.
@@ -41,6 +42,35 @@ def nan_min(x: FloatArray) -> FloatArray:
     return -nan_max(-x)
 
 
+def classification_fractions(
+    cells: FloatArray, *, positive: int | None
+) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """Per-group ``(numerator, denominator)`` of every rate, from ``cells[..., g, l, p]``.
+
+    ``count`` is ``(count, count)``; ``accuracy`` is over labelled rows and, when
+    ``positive`` (the index of the positive class) is given, ``selection_rate``, ``tpr``,
+    ``fpr``, ``fnr`` and ``precision`` are added.
+    """
+    k = cells.shape[-1]
+    n = cells.sum(axis=(-2, -1))
+    labelled = cells[..., :k, :]
+    n_lab = labelled.sum(axis=(-2, -1))
+    out = {"count": (n, n), "accuracy": (np.einsum("...ii->...", labelled), n_lab)}
+    if positive is None:
+        return out
+    tp = labelled[..., positive, positive]
+    label_pos = labelled[..., positive, :].sum(axis=-1)
+    pred_pos = labelled[..., positive].sum(axis=-1)
+    out.update(
+        selection_rate=(cells[..., positive].sum(axis=-1), n),
+        tpr=(tp, label_pos),
+        fnr=(label_pos - tp, label_pos),
+        fpr=(pred_pos - tp, n_lab - label_pos),
+        precision=(tp, pred_pos),
+    )
+    return out
+
+
 def classification_rates(cells: FloatArray, *, positive: int | None) -> dict[str, FloatArray]:
     """Per-group counts and rates from ``cells[..., g, l, p]``.
 
@@ -48,31 +78,13 @@ def classification_rates(cells: FloatArray, *, positive: int | None) -> dict[str
     the positive class) is given, ``selection_rate``, ``tpr``, ``fpr``, ``fnr``,
     ``precision`` plus the denominators ``n_label_positive`` / ``n_label_negative``.
     """
-    k = cells.shape[-1]
-    n = cells.sum(axis=(-2, -1))
-    labelled = cells[..., :k, :]
-    n_lab = labelled.sum(axis=(-2, -1))
-    out = {
-        "count": n,
-        "n_labelled": n_lab,
-        "accuracy": divide(np.einsum("...ii->...", labelled), n_lab),
-    }
-    if positive is None:
-        return out
-    selected = cells[..., positive].sum(axis=-1)
-    tp = labelled[..., positive, positive]
-    label_pos = labelled[..., positive, :].sum(axis=-1)
-    pred_pos = labelled[..., positive].sum(axis=-1)
-    label_neg = n_lab - label_pos
-    out.update(
-        selection_rate=divide(selected, n),
-        tpr=divide(tp, label_pos),
-        fnr=divide(label_pos - tp, label_pos),
-        fpr=divide(pred_pos - tp, label_neg),
-        precision=divide(tp, pred_pos),
-        n_label_positive=label_pos,
-        n_label_negative=label_neg,
-    )
+    fractions = classification_fractions(cells, positive=positive)
+    out = {name: divide(num, den) for name, (num, den) in fractions.items() if name != "count"}
+    out["count"] = fractions["count"][0]
+    out["n_labelled"] = fractions["accuracy"][1]
+    if positive is not None:
+        out["n_label_positive"] = fractions["tpr"][1]
+        out["n_label_negative"] = fractions["fpr"][1]
     return out
 
 
@@ -143,32 +155,6 @@ def aggregate(cells: FloatArray, membership: FloatArray, *, lead: int) -> FloatA
     rest = cells.shape[lead + 1 :]
     flat = cells.reshape(*head, membership.shape[1], int(np.prod(rest, dtype=np.int64)))
     return np.matmul(membership, flat).reshape(*head, membership.shape[0], *rest)
-
-
-def bootstrap_cells(
-    cells: IntArray, *, n_boot: int, rng: np.random.Generator, max_values: int = 4_000_000
-) -> Iterator[FloatArray]:
-    """Resampled copies of ``cells``, as a row bootstrap would give, in chunks.
-
-    Resampling ``N`` rows with replacement puts a Multinomial(``N``, cell shares)
-    number of rows in each cell, so one multinomial draw over the non-empty cells is
-    one bootstrap resample, whatever ``N`` is. Yields arrays of shape
-    ``(b, *cells.shape)`` with ``sum(b) == n_boot``.
-    """
-    flat = cells.ravel().astype(np.int64)
-    total = int(flat.sum())
-    nonzero = np.flatnonzero(flat)
-    if total == 0 or n_boot == 0:
-        return
-    shares = flat[nonzero] / total
-    chunk = max(1, max_values // max(flat.size, 1))
-    done = 0
-    while done < n_boot:
-        b = min(chunk, n_boot - done)
-        out = np.zeros((b, flat.size), dtype=np.float64)
-        out[:, nonzero] = rng.multinomial(total, shares, size=b)
-        yield out.reshape(b, *cells.shape)
-        done += b
 
 
 def percentile_interval(samples: FloatArray, *, confidence: float) -> tuple[FloatArray, FloatArray]:

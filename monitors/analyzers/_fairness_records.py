@@ -27,6 +27,8 @@ def _group_records(g: GroupMetrics, common: dict[str, Any]) -> list[MetricRecord
             "min_group_size": g.min_group_size,
             **common,
         }
+        if est.interval_method is not None:
+            details["interval"] = est.interval_method
         if est.reason is not None:
             details["reason"] = est.reason
         records.append(
@@ -55,8 +57,11 @@ def _disparity_record(d: Disparity, common: dict[str, Any]) -> MetricRecord:
         "n_groups": d.n_groups,
         "method": "between_groups",
         "breach_if": "value > threshold" if DISPARITIES[d.metric] else "value < threshold",
+        "significant": d.significant,
         **common,
     }
+    if d.interval_method is not None:
+        details["interval"] = d.interval_method
     if d.metric == "disparate_impact_ratio":
         details["group_ratios"] = dict(d.group_ratios)
         details["restricted_group_ratios"] = dict(d.restricted_group_ratios)
@@ -90,10 +95,12 @@ def fairness_records(report: FairnessReport) -> list[MetricRecord]:
         One record per group and metric (``feature`` the attribute or intersection,
         ``group`` like ``sex=F&age_band=25-34``, status ``insufficient_data`` for small
         groups or undefined values, else ``ok``; details ``ci_low``, ``ci_high``, ``n``,
-        ``n_labelled``), then one per attribute and disparity (``group`` ``None``,
-        status ``breach``/``ok``/``insufficient_data``; details ``ci_low``, ``ci_high``,
-        ``restricted_value``, ``excluded_groups``, and for ``disparate_impact_ratio``
-        ``group_ratios`` and ``four_fifths_pass``).
+        ``n_labelled``, ``interval``: how the interval was built), then one per
+        attribute and disparity (``group`` ``None``, status
+        ``breach``/``ok``/``insufficient_data``; details ``ci_low``, ``ci_high``,
+        ``interval``, ``significant`` (a breach whose whole interval is past the
+        threshold), ``restricted_value``, ``excluded_groups``, and for
+        ``disparate_impact_ratio`` ``group_ratios`` and ``four_fifths_pass``).
     """
     records: list[MetricRecord] = []
     common = {"confidence": report.confidence, "n_bootstrap": report.n_bootstrap}

@@ -8,7 +8,7 @@ import numpy as np
 
 from monitors.analyzers import _fairness_counts as fc
 from monitors.analyzers import _fairness_groups as fg
-from monitors.analyzers._fairness_estimates import Interval, SetEstimates
+from monitors.analyzers._fairness_estimates import DISPARITY_METHODS, Interval, SetEstimates
 from monitors.analyzers._fairness_types import (
     DISPARITIES,
     LABEL_DISPARITIES,
@@ -60,6 +60,7 @@ def group_metrics(
                     n=n_used,
                     insufficient_data=n_used < s.min_size or val is None,
                     reason=_REASONS.get(m) if val is None else None,
+                    interval_method=est.interval_method if _num(low[g]) is not None else None,
                 )
             )
         groups.append(
@@ -114,6 +115,20 @@ def _impact_ratios(
     }
 
 
+def _significant(
+    breach: bool | None,
+    low: float | None,
+    high: float | None,
+    threshold: float,
+    *,
+    higher_is_worse: bool,
+) -> bool:
+    """A breach whose whole interval lies past the threshold."""
+    if not breach or low is None or high is None:
+        return False
+    return low > threshold if higher_is_worse else high < threshold
+
+
 def disparity(
     name: str,
     s: fg.AttributeSet,
@@ -136,14 +151,17 @@ def disparity(
     extra: dict[str, Any] = {}
     if name == "disparate_impact_ratio":
         extra = _impact_ratios(s, full, restricted, excluded, value, threshold)
+    low, high = _num(interval[0]), _num(interval[1])
     return Disparity(
         feature=s.feature,
         metric=name,
         value=value,
         threshold=threshold,
         breach=breach,
-        ci_low=_num(interval[0]),
-        ci_high=_num(interval[1]),
+        ci_low=low,
+        ci_high=high,
+        significant=_significant(breach, low, high, threshold, higher_is_worse=higher_is_worse),
+        interval_method=DISPARITY_METHODS[name] if low is not None else None,
         restricted_value=_num(restricted[name]) if s.groups else None,
         excluded_groups=excluded,
         min_group_size=s.min_size,

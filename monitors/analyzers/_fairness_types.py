@@ -76,11 +76,12 @@ class FairnessConfig(BaseModel):
     """Groups with fewer rows (labelled rows, for label-based metrics) are flagged
     ``insufficient_data`` and left out of ``restricted_value``; never dropped."""
     n_bootstrap: int = Field(1000, ge=0)
-    """Bootstrap resamples for the confidence intervals; 0 gives no intervals."""
+    """Bootstrap resamples for the intervals of regression metrics (0: none).
+    Classification intervals are score intervals computed from the counts and need none."""
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
-    """Coverage of the percentile bootstrap intervals."""
+    """Coverage of every interval (per group, and simultaneous for each disparity)."""
     seed: int = 0
-    """Seed of the bootstrap: the same data and seed give the same intervals."""
+    """Seed of the regression bootstrap: the same data and seed give the same intervals."""
     intersections: bool = True
     """Also analyse every combination of two or more sensitive attributes."""
     max_intersection_size: int | None = Field(None, ge=2)
@@ -101,10 +102,13 @@ class FairnessConfig(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """One per-group metric with its bootstrap interval.
+    """One per-group metric with its confidence interval.
 
     ``n`` is the number of rows it is computed from (labelled rows for label-based
     metrics); ``value`` is ``None`` when undefined, with the ``reason``.
+    ``interval_method`` says how ``ci_low`` / ``ci_high`` were built: ``wilson``
+    (classification rates; ``count`` as the group's share of the rows times their
+    number) or ``percentile_bootstrap`` (regression); ``None`` without an interval.
     """
 
     metric: str
@@ -114,6 +118,7 @@ class Estimate:
     n: int
     insufficient_data: bool
     reason: str | None = None
+    interval_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +150,10 @@ class Disparity:
     ``restricted_value`` the same over groups of at least ``min_group_size`` rows, with
     ``excluded_groups`` the ones left out. ``breach`` is ``value > threshold`` for
     differences and ``value < threshold`` for ratios (``None`` if undefined).
+    ``ci_low`` / ``ci_high`` bound the true disparity over all groups (simultaneous
+    pairwise score intervals, ``interval_method``); ``significant`` is ``True`` for a
+    breach whose whole interval lies past the threshold (``ci_low > threshold`` for
+    differences, ``ci_high < threshold`` for ratios), else ``False``.
     """
 
     feature: str
@@ -162,6 +171,8 @@ class Disparity:
     restricted_group_ratios: tuple[tuple[str, float | None], ...] = ()
     four_fifths_pass: bool | None = None
     reason: str | None = None
+    significant: bool = False
+    interval_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,11 @@
 """A window coded for the fairness arithmetic of :mod:`monitors.analyzers._fairness_counts`.
 
-Classification: the (finest group, label, prediction) cell counts and their multinomial
-bootstrap resamples. Regression: per finest group the sufficient statistics (count, sum of
-predictions, labelled rows, sum of absolute errors) and their row-bootstrap resamples.
+Classification: the (finest group, label, prediction) cell counts (their intervals are
+score intervals computed from the counts, no resampling). Regression: per finest group the
+sufficient statistics (count, sum of predictions, labelled rows, sum of absolute errors)
+and their row-bootstrap resamples, drawn over the rows in a canonical order (sorted by
+group, prediction, label presence and absolute error) so that the intervals do not depend
+on the order in which the rows arrive.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ class CodedWindow:
     base: fc.FloatArray
     """Cell counts ``(F, K + 1, K)`` or regression statistics ``(F, 4)``."""
     resamples: Iterable[fc.FloatArray]
-    """Bootstrap copies of ``base`` in chunks (one leading axis); a one-shot generator."""
+    """Regression: bootstrap copies of ``base`` (one leading axis), a one-shot generator.
+    Classification: empty (its intervals come from the counts)."""
     positive: int | None
     """Index of the positive class among the classes; ``None`` without one."""
     positive_value: Scalar | None
@@ -76,12 +80,17 @@ def _regression(
         lab = np.full(n_rows, np.nan)
     labelled = ~np.isnan(lab)
     abs_err = np.where(labelled, np.abs(pred - np.where(labelled, lab, 0.0)), 0.0)
+    codes = fine.codes
+    if config.n_bootstrap:
+        # canonical order: rows equal in every sorting key contribute identically
+        order = np.lexsort((abs_err, labelled, pred, codes))
+        codes, pred, abs_err, labelled = codes[order], pred[order], abs_err[order], labelled[order]
     stats = fc.regression_stats(
-        fine.codes, n_fine, prediction=pred, abs_error=abs_err, labelled=labelled
+        codes, n_fine, prediction=pred, abs_error=abs_err, labelled=labelled
     )
     resamples = (
         fc.regression_stats(
-            fine.codes,
+            codes,
             n_fine,
             prediction=pred,
             abs_error=abs_err,
@@ -102,10 +111,8 @@ def _classification(
     positive_value: Scalar | None,
     *,
     schema: ModelSchema,
-    config: FairnessConfig,
-    rng: np.random.Generator,
-) -> tuple[fc.FloatArray, Iterable[fc.FloatArray], list[str], int | None]:
-    """Cell counts per finest group, their resamples, the metric names and positive index."""
+) -> tuple[fc.FloatArray, list[str], int | None]:
+    """Cell counts per finest group, the metric names and the positive class's index."""
     n_rows, n_fine = len(frame), len(fine.attr_codes)
     label = frame[label_col] if label_col is not None else None
     classes, pred_codes, label_codes = fg.class_codes(
@@ -117,7 +124,6 @@ def _classification(
     positive = classes.index(positive_value) if positive_value is not None else None
     cell = (fine.codes * (k + 1) + label_codes) * k + pred_codes
     cells = np.bincount(cell, minlength=n_fine * (k + 1) * k).reshape(n_fine, k + 1, k)
-    resamples = fc.bootstrap_cells(cells, n_boot=config.n_bootstrap, rng=rng)
     names = ["count"]
     if positive is not None:
         names.append("selection_rate")
@@ -125,7 +131,7 @@ def _classification(
             names += ["tpr", "fpr", "fnr", "precision"]
     if label_col is not None:
         names.append("accuracy")
-    return cells.astype(np.float64), resamples, names, positive
+    return cells.astype(np.float64), names, positive
 
 
 def code_window(
@@ -140,17 +146,17 @@ def code_window(
     frame = current if has_pred.all() else current.loc[has_pred]
     fine = fg.fine_groups(frame, attrs)
     with_labels = label_col is not None
-    rng = np.random.default_rng(config.seed)
     positive: int | None = None
+    resamples: Iterable[fc.FloatArray] = ()
     if schema.task is Task.REGRESSION:
         kind = "regression"
         base, resamples, metric_names = _regression(
-            frame, fine, pred_col, label_col, config=config, rng=rng
+            frame, fine, pred_col, label_col, config=config, rng=np.random.default_rng(config.seed)
         )
     else:
         kind = "classification"
-        base, resamples, metric_names, positive = _classification(
-            frame, fine, pred_col, label_col, positive_value, schema=schema, config=config, rng=rng
+        base, metric_names, positive = _classification(
+            frame, fine, pred_col, label_col, positive_value, schema=schema
         )
     disparity_names = (
         []

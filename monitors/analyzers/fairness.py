@@ -1,4 +1,4 @@
-"""Group fairness: per-group metrics, disparities and bootstrap intervals.
+"""Group fairness: per-group metrics, disparities and their confidence intervals.
 
 Definitions are fairlearn's (:class:`fairlearn.metrics.MetricFrame` with
 ``selection_rate``, ``true_positive_rate``, ``false_positive_rate``,
@@ -7,7 +7,7 @@ Definitions are fairlearn's (:class:`fairlearn.metrics.MetricFrame` with
 disparities, ``method="between_groups"``). The numbers are computed from the counts
 of (group, label, prediction) cells instead of the rows, which gives the same values
 (the tests check this against fairlearn on the raw rows and on the weighted cells) in
-a fraction of the time, and makes the bootstrap a multinomial draw of cell counts.
+a fraction of the time, and gives the score intervals directly.
 
 Choices (also in ``docs/analyzers-fairness.md``):
 
@@ -27,13 +27,15 @@ Choices (also in ``docs/analyzers-fairness.md``):
   metrics) are kept and flagged ``insufficient_data``. Disparities are taken over all
   groups, as fairlearn does; ``restricted_value`` repeats the computation over groups
   of at least ``min_group_size`` and names the groups it left out.
-* *Bootstrap*: ordinary (row) bootstrap, done as one multinomial draw of all
-  finest-level cell counts with the total ``n`` per resample. It has the same
-  distribution as resampling rows, so group sizes vary as they would in a new window,
-  and one draw serves every attribute and intersection consistently. Percentile
-  intervals; resamples where a value is undefined (``0 / 0``) are skipped for it.
-  Regression models (``mean_prediction``, ``mae``) are resampled row-wise (cost
-  ``O(n * n_bootstrap)``).
+* *Intervals* (classification): score intervals from the counts, no resampling.
+  Per group Wilson's interval. Per disparity, simultaneous intervals on every pair of
+  groups (Newcombe's score interval for differences, MOVER-R for ratios; Bonferroni over
+  the pairs, and over TPR and FPR for equalized odds) bound the max - min (min / max), so
+  the interval covers the true disparity at the nominal rate or more, also when it is 0
+  (ratio 1). ``significant``: a breach whose whole interval is past the threshold.
+* *Intervals* (regression, ``mean_prediction`` and ``mae``): percentile row bootstrap
+  over the rows in a canonical order (independent of row order), cost
+  ``O(n * n_bootstrap)``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 from alerts_support import T0, add_model, add_window, apply_text, outbox_count, window
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,8 +19,12 @@ from monitors.alerts.engine import (
     evaluate_rules,
 )
 from monitors.alerts.rules import Rule
+from monitors.analyzers.base import MetricRecord
+from monitors.analyzers.fairness import FairnessConfig, fairness_records, group_fairness
 from storage.engine import get_engine, session_scope
-from storage.models import AlertEvent, AlertSeries, OutboxMessage, Silence
+from storage.metrics import store_window
+from storage.models import AlertEvent, AlertRule, AlertSeries, Model, OutboxMessage, Silence
+from storage.schema import infer_schema
 
 HOUR = timedelta(hours=1)
 
@@ -354,3 +359,82 @@ rules:
     add_window(engine, mid, 1, {("selection_rate", "sex", "sex=F"): 0.5}, analyzer="fairness")
     assert evaluate_rules(engine, now=T0).rules == 0
     assert len(events(database_url)) == 1
+
+
+def _fairness_window(n_per_group: int, selected: tuple[int, int]) -> list[MetricRecord]:
+    """Fairness records of a real window: groups F and M with the given selected counts."""
+    rows = []
+    for sex, k in zip(("F", "M"), selected, strict=True):
+        rows += [(sex, 1 if i < k else 0) for i in range(n_per_group)]
+    frame = pd.DataFrame(rows, columns=["sex", "p"]).assign(
+        id=[f"r{i}" for i in range(len(rows))], ts=T0, y=0
+    )
+    frame["sex"] = frame["sex"].astype("str")
+    frame.loc[::3, "y"] = 1
+    schema = infer_schema(
+        frame,
+        task="binary_classification",
+        id="id",
+        timestamp="ts",
+        prediction="p",
+        label="y",
+        sensitive=["sex"],
+        features=[],
+        positive_class=1,
+    )
+    report = group_fairness(frame, schema=schema, config=FairnessConfig(n_bootstrap=0))
+    return fairness_records(report)
+
+
+def test_require_significant_breaches_only_on_significant_fairness_records(
+    database_url: str,
+) -> None:
+    """A small window's breach is "possible" (interval reaches 0.1), a large one's "certain"."""
+    engine = get_engine(database_url)
+    mid = add_model(engine)
+    apply_text(
+        engine,
+        """
+rules:
+  - {name: possible, model: credit, metric: demographic_parity_difference, feature: sex,
+     op: ">", threshold: 0.1}
+  - {name: certain, model: credit, metric: demographic_parity_difference, feature: sex,
+     op: ">", threshold: 0.1, require_significant: true}
+""",
+    )
+    windows = [
+        _fairness_window(20, (4, 10)),  # 0.2 vs 0.5: breach, not significant
+        _fairness_window(1000, (200, 500)),  # same rates: significant
+        _fairness_window(1000, (480, 500)),  # no breach
+    ]
+    for i, records in enumerate(windows):
+        dpd = next(r for r in records if r.metric == "demographic_parity_difference")
+        assert dpd.status == "breach" if i < 2 else "ok"
+        assert dpd.details["significant"] is (i == 1)
+        start, end = window(i)
+        with session_scope(engine) as session:
+            model = session.get(Model, mid)
+            assert model is not None
+            store_window(
+                session,
+                model,
+                window_start=start,
+                window_end=end,
+                records=records,
+                n_rows=0,
+                n_labels=0,
+                reference_version=None,
+            )
+    evaluate_rules(engine, now=T0 + 10 * HOUR)
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(AlertRule.name, AlertEvent.to_state, AlertEvent.window_end)
+            .join(AlertRule, AlertEvent.rule_id == AlertRule.id)
+            .order_by(AlertRule.name, AlertEvent.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("certain", "firing", window(1)[1]),
+        ("certain", "resolved", window(2)[1]),
+        ("possible", "firing", window(0)[1]),
+        ("possible", "resolved", window(2)[1]),
+    ]

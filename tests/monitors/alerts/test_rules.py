@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from monitors.alerts.rules import parse_duration, parse_rule_file
+from monitors.alerts.rules import OPS, Rule, apply_rules, parse_duration, parse_rule_file
 from monitors.alerts.service import apply_rule_file
 from monitors.errors import AlertRuleError
 from storage.engine import get_engine, session_scope
@@ -112,6 +113,14 @@ BASE = "{name: age-drift, model: credit, metric: psi, op: '>', threshold: 0.2"
             "channels: {x: {type: email, to: [bob]}}",
             "Channel 'x': to must hold email addresses; got 'bob'.",
         ),
+        (
+            f"rules: [{BASE}, require_significant: sure}}]",
+            "Rule 'age-drift': require_significant must be true or false; got 'sure'.",
+        ),
+        (
+            f"rules: [{BASE}, labels: {{'driftwarden:require_significant': 'x'}}}}]",
+            "Rule 'age-drift': labels: the key 'driftwarden:require_significant' is reserved.",
+        ),
         ("rules: [a", "<rules>: not valid YAML at line 1."),
         ("- 1", "<rules>: expected a mapping with 'channels' and 'rules'; got list."),
     ],
@@ -177,3 +186,77 @@ def test_apply_replaces_and_bad_file_changes_nothing(database_url: str, tmp_path
     assert _state(database_url) == before
     # re-applying the first file re-enables the disabled rule
     assert apply_rule_file(engine, first).updated == ("age-drift", "psi-any")
+
+
+def test_require_significant_is_validated_stored_and_read_back(database_url: str) -> None:
+    """The flag survives apply (kept in the stored labels, hidden from messages)."""
+    text = """
+rules:
+  - name: dpd-certain
+    model: credit
+    metric: demographic_parity_difference
+    feature: sex
+    op: ">"
+    threshold: 0.1
+    require_significant: true
+    labels: {team: fairness}
+  - {name: dpd-possible, model: credit, metric: demographic_parity_difference, op: ">",
+     threshold: 0.1}
+"""
+    parsed = parse_rule_file(text)
+    assert [r.require_significant for r in parsed.rules] == [True, False]
+    engine = get_engine(database_url)
+    with session_scope(engine) as session:
+        apply_rules(session, parsed)
+    with session_scope(engine) as session:
+        rows = {r.name: Rule.from_row(r) for r in session.scalars(select(AlertRule))}
+    assert rows["dpd-certain"].require_significant
+    assert dict(rows["dpd-certain"].labels) == {"team": "fairness"}
+    assert not rows["dpd-possible"].require_significant
+    with session_scope(engine) as session:
+        assert apply_rules(session, parsed).unchanged == ("dpd-certain", "dpd-possible")
+    relaxed = parse_rule_file(text.replace("require_significant: true", "require_significant: no"))
+    with session_scope(engine) as session:
+        assert apply_rules(session, relaxed).updated == ("dpd-certain",)
+    with session_scope(engine) as session:
+        row = session.scalars(select(AlertRule).where(AlertRule.name == "dpd-certain")).one()
+        assert not Rule.from_row(row).require_significant
+
+
+@pytest.mark.parametrize(
+    ("op", "threshold", "value", "low", "high", "expected"),
+    [
+        (">", 0.1, 0.3, 0.15, 0.45, True),  # whole interval above
+        (">", 0.1, 0.3, 0.05, 0.45, False),  # breach, but the interval reaches back
+        (">=", 0.1, 0.3, 0.1, 0.45, True),
+        (">", 0.1, 0.05, 0.0, 0.2, False),  # no breach
+        ("<", 0.8, 0.6, 0.4, 0.75, True),
+        ("<=", 0.8, 0.6, 0.4, 0.8, True),
+        ("<", 0.8, 0.6, 0.4, 0.9, False),
+        (">", 0.1, 0.3, None, None, False),  # no interval: not significant
+        (">", 0.1, None, 0.2, 0.4, None),  # no value: no data
+    ],
+)
+def test_breaching_with_require_significant(
+    op: str,
+    threshold: float,
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    expected: bool | None,
+) -> None:
+    rule = Rule(
+        id=1,
+        name="r",
+        model="m",
+        metric="demographic_parity_difference",
+        feature="sex",
+        group=None,
+        op=op,
+        threshold=threshold,
+        require_significant=True,
+    )
+    assert rule.breaching(value, ci_low=low, ci_high=high) is expected
+    plain = replace(rule, require_significant=False)
+    breach = None if value is None else OPS[op](value, threshold)
+    assert plain.breaching(value, ci_low=low, ci_high=high) is breach

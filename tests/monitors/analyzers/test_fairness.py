@@ -422,11 +422,15 @@ def test_ratio_of_all_zero_selection_rates_is_none() -> None:
     assert records["demographic_parity_difference"].value == 0.0
 
 
-# -- bootstrap intervals ------------------------------------------------------------
+# -- intervals ------------------------------------------------------------------------
 
 
 def test_interval_coverage_on_simulated_data() -> None:
-    """About 95 % of the intervals contain the true rate or disparity."""
+    """About 95 % of the intervals contain the true rate or disparity.
+
+    The full coverage proof (disparity 0 and 0.1, 2 and 4 groups, 300 and 3,000 rows) is
+    ``tests/statistics/test_fairness_coverage.py``.
+    """
     rng = np.random.default_rng(12345)
     n, reps = 1000, 200
     p_group = {"a": 0.4, "b": 0.6}
@@ -479,7 +483,8 @@ def test_intervals_are_deterministic_and_independent_of_row_order() -> None:
     other = group_fairness(df, schema=schema, config=config.model_copy(update={"seed": 43}))
     assert first == again
     assert first == shuffled
-    assert first.groups != other.groups
+    # classification intervals are score intervals computed from the counts: no seed
+    assert first.groups == other.groups
     for g in first.groups:
         for est in g.estimates:
             if est.value is not None and est.metric != "count":
@@ -489,8 +494,8 @@ def test_intervals_are_deterministic_and_independent_of_row_order() -> None:
         assert d.ci_low is not None and d.ci_high is not None and d.ci_low <= d.ci_high
 
 
-def test_bootstrap_matches_row_resampling_in_distribution() -> None:
-    """The multinomial cell draw gives the spread a row bootstrap gives."""
+def test_wilson_interval_has_the_spread_of_a_row_bootstrap() -> None:
+    """The Wilson interval of a group's rate is as wide as a row bootstrap's, where it should be."""
     df = make_frame(seed=9, n=1500)
     schema = schema_of(df, sensitive=["sex"])
     report = group_fairness(
