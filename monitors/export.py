@@ -3,6 +3,8 @@
 Each record has ``model, window_start, window_end, analyzer, metric, feature, group,
 value, threshold, status, details``. Times are ISO 8601 UTC; ``feature``/``group``
 are null where they do not apply; ``details`` is a JSON object (a JSON string in CSV).
+In CSV, text cells a spreadsheet would run as a formula (a feature named
+``=HYPERLINK(…)``) get a leading ``'`` (:mod:`monitors.spreadsheet`); JSON is unchanged.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from monitors.spreadsheet import neutralise_value
 from storage.engine import get_engine, read_engine, session_scope
 from storage.metrics import EXPORT_COLUMNS, metrics_frame
 from storage.registry import get_model
 
 
 def _clean(value: Any) -> Any:
+    """A JSON-ready value: non-finite floats as null, timestamps as ISO text."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, pd.Timestamp):
@@ -54,6 +58,7 @@ def export_metrics(
         return json.dumps(records, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     frame = pd.DataFrame(records, columns=EXPORT_COLUMNS)
     frame["details"] = [json.dumps(d, sort_keys=True, allow_nan=False) for d in frame["details"]]
+    frame = frame.map(neutralise_value)  # text cells only; numbers unchanged
     buf = io.StringIO()
     frame.to_csv(buf, index=False)
     return buf.getvalue()

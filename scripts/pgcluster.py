@@ -3,8 +3,13 @@
 ``initdb`` and ``pg_ctl`` refuse to run as root, so as root the cluster runs as an OS
 user ``pgtest`` (created if missing). Usage::
 
-    python scripts/pgcluster.py start [--dir .pg] [--port 55432]   # prints the URL
-    python scripts/pgcluster.py stop  [--dir .pg]
+    python scripts/pgcluster.py start  [--dir .pg] [--port 55432]   # prints the URL
+    python scripts/pgcluster.py stop   [--dir .pg]
+    python scripts/pgcluster.py remove [--dir .pg]   # stop, then delete the directory
+
+The cluster directory holds a ``.gitignore`` of ``*``, so a cluster in any ``--dir`` (the
+Makefile's ``PG_DIR``) stays out of git; ``remove`` deletes only a directory this script
+made (one holding ``data/PG_VERSION`` or that ``.gitignore``, or an empty one).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import time
 from pathlib import Path
 
 USER = "pgtest"
+#: The ``.gitignore`` written into every cluster directory (and recognised by ``remove``).
+MARKER = "# a throwaway PostgreSQL cluster of scripts/pgcluster.py\n*\n"
 
 
 def _bindir() -> Path | None:
@@ -73,6 +80,9 @@ def start(directory: Path, port: int) -> str:
     directory = directory.resolve()
     data = directory / "data"
     directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(MARKER)
     if os.geteuid() == 0:
         pw = pwd.getpwnam(USER)
         for path in [directory, *directory.rglob("*")]:
@@ -141,14 +151,36 @@ def stop(directory: Path) -> None:
     )
 
 
+def remove(directory: Path) -> None:
+    """Stop the cluster in ``directory`` and delete the directory, if this script made it."""
+    directory = directory.resolve()
+    if not directory.exists():
+        return
+    ignore = directory / ".gitignore"
+    ours = (
+        (directory / "data" / "PG_VERSION").exists()
+        or (ignore.is_file() and ignore.read_text(errors="replace") == MARKER)
+        or not any(directory.iterdir())
+    )
+    if not ours:
+        raise SystemExit(
+            f"pgcluster: {directory} is not a cluster directory of this script "
+            "(no data/PG_VERSION); not removing it"
+        )
+    stop(directory)
+    shutil.rmtree(directory)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("action", choices=["start", "stop", "remove"])
     parser.add_argument("--dir", default=".pg")
     parser.add_argument("--port", type=int, default=55432)
     args = parser.parse_args()
     if args.action == "start":
         print(start(Path(args.dir), args.port))
+    elif args.action == "remove":
+        remove(Path(args.dir))
     else:
         stop(Path(args.dir))
     return 0

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from monitors.cli.common import DatabaseUrl, errors, parse_time
+from monitors.cli.common import DatabaseUrl, database, errors, parse_time
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -17,14 +17,16 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     from storage.engine import get_engine, redact, upgrade
 
     with errors():
-        engine = get_engine(database_url, migrate=False)
+        engine = get_engine(database(database_url, create=True), migrate=False)
         revision = upgrade(engine)
     typer.echo(f"{redact(str(engine.url))}: at revision {revision}")
 
 
 def purge_command(
     name: Annotated[str, typer.Argument(help="Model name.")],
-    before: Annotated[str, typer.Option(help="Delete logged rows older than this ISO time.")],
+    before: Annotated[
+        str, typer.Option(help="Delete logged rows older than this (ISO 8601: 2026-02-03).")
+    ],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Delete logged rows (with their sensitive attributes) older than a date; metrics stay."""
@@ -32,6 +34,7 @@ def purge_command(
 
     when = parse_time(before, "--before")
     assert when is not None
+    url = database(database_url)
     with errors():
-        n = purge(database_url, name, when)
+        n = purge(url, name, when)
     typer.echo(f"{name}: purged {n} row(s) logged before {when.isoformat()}")

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from monitors.cli.common import DatabaseUrl, errors, fail
-
-
-def _progress(path: Path) -> Any:
-    """A rich progress bar (shown only on a terminal) and the file's row count, if known."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from monitors.collectors.files import count_rows
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(),
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    )
-    return progress, count_rows(path)
+from monitors.cli.common import DatabaseUrl, choice, database, errors
+from monitors.cli.progress import count_data_rows, row_progress
 
 
 def ingest(
@@ -37,21 +20,20 @@ def ingest(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import predictions; re-importing a file stores nothing twice."""
+    choice(on_new_columns, "--on-new-columns", ("add", "quarantine", "error"))
+    url = database(database_url)
     from monitors.collectors.files import ingest_file
 
-    if on_new_columns not in ("add", "quarantine", "error"):
-        raise fail(f"--on-new-columns: expected add, quarantine or error; got {on_new_columns!r}")
-    progress, total = _progress(file)
-    with errors(), progress:
-        task = progress.add_task(f"ingest {file.name}", total=total)
+    total = count_data_rows(file)
+    with errors(), row_progress(f"ingest {file.name}", total, chunk_rows=chunk_rows) as advance:
         result = ingest_file(
-            database_url,
+            url,
             name,
             file,
             strict=strict,
             chunk_rows=chunk_rows,
             on_new_columns=on_new_columns,  # type: ignore[arg-type]
-            on_chunk=lambda n: progress.advance(task, n),
+            on_chunk=advance,
         )
     for problem in result.problems[:10]:
         typer.echo(f"quarantined: {problem}", err=True)
@@ -67,12 +49,11 @@ def labels(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Backfill labels by prediction id; unknown ids are listed."""
+    url = database(database_url)
     from monitors.collectors.files import ingest_label_file
 
     with errors():
-        result = ingest_label_file(
-            database_url, name, file, id_column=id, label_column=label, strict=strict
-        )
+        result = ingest_label_file(url, name, file, id_column=id, label_column=label, strict=strict)
     if result.unknown_ids:
         shown = ", ".join(result.unknown_ids[:20])
         more = len(result.unknown_ids) - 20

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from monitors.cli.common import DatabaseUrl, csv_list, errors
+from monitors.cli.common import DatabaseUrl, choice, csv_list, database, errors
 
 models_app = typer.Typer(help="Register and list models.", no_args_is_help=True)
+
+#: ``storage.schema.Task`` values (not imported here: ``storage.schema`` needs pandas).
+TASKS = ("binary_classification", "multiclass_classification", "regression")
 
 
 @models_app.command("register")
 def models_register(
     name: Annotated[str, typer.Argument(help="Model name (letters, digits, _ . -).")],
     reference: Annotated[Path, typer.Option(help="Reference data (CSV or Parquet).")],
-    task: Annotated[
-        str, typer.Option(help="binary_classification, multiclass_classification or regression.")
-    ],
+    task: Annotated[str, typer.Option(help=f"One of {', '.join(TASKS)}.")],
     id: Annotated[str, typer.Option("--id", help="Column with the prediction id.")],
     timestamp: Annotated[str, typer.Option(help="Column with the prediction time.")],
     prediction: Annotated[str, typer.Option(help="Column with the prediction.")],
@@ -27,7 +28,11 @@ def models_register(
     label: Annotated[str | None, typer.Option(help="Column with the true label.")] = None,
     sensitive: Annotated[str | None, typer.Option(help="Sensitive attributes, A,B.")] = None,
     categorical: Annotated[
-        str | None, typer.Option(help="Numeric columns to treat as categories.")
+        str | None,
+        typer.Option(
+            help="Feature columns to treat as categories, A,B: any type (numeric codes such "
+            "as zip or grade; string and bool columns are categorical anyway)."
+        ),
     ] = None,
     latency_ms: Annotated[
         str | None, typer.Option(help="Column with serving latency (ms).")
@@ -37,12 +42,14 @@ def models_register(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register a model; its schema is inferred from the reference data with the roles named."""
+    choice(task, "--task", TASKS)
+    url = database(database_url, create=True)
     from monitors.collectors import Client
     from monitors.collectors.files import read_reference
 
     with errors():
         frame = read_reference(reference, timestamp)
-        info = Client(database_url).register_model(
+        info = Client(url).register_model(
             name,
             task=task,
             reference=frame,
@@ -61,37 +68,62 @@ def models_register(
     typer.echo(f"registered {info.name} ({info.task}, window {info.window}); features: {features}")
 
 
+def _overview(url: str) -> list[dict[str, Any]]:
+    """Name, task, window, schema and reference version of every model, by name.
+
+    Read with SQLAlchemy and :mod:`storage.models` only (no pandas): ``models list`` is
+    a light command.
+    """
+    from sqlalchemy import func, select
+
+    from storage.engine import get_engine, read_engine, session_scope
+    from storage.models import Model, ReferenceDataset
+
+    versions = (
+        select(ReferenceDataset.model_id, func.max(ReferenceDataset.version).label("version"))
+        .group_by(ReferenceDataset.model_id)
+        .subquery()
+    )
+    query = (
+        select(Model.name, Model.task, Model.window, Model.schema_json, versions.c.version)
+        .outerjoin(versions, versions.c.model_id == Model.id)
+        .order_by(Model.name)
+    )
+    with session_scope(read_engine(get_engine(url))) as session:
+        return [
+            {"name": n, "task": t, "window": w, "schema": s, "reference_version": v}
+            for n, t, w, s, v in session.execute(query)
+        ]
+
+
 @models_app.command("list")
 def models_list(
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """List registered models."""
-    from monitors.collectors import Client
-
+    url = database(database_url)
     with errors():
-        infos = Client(database_url).models()
+        models = _overview(url)
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "name": i.name,
-                        "task": i.task,
-                        "window": i.window,
-                        "reference_version": i.reference_version,
-                        "schema": i.schema.model_dump(mode="json"),
-                    }
-                    for i in infos
-                ],
-                indent=2,
-            )
-        )
+        from storage.schema import ModelSchema
+
+        keys = ("name", "task", "window", "reference_version")
+        records = [
+            {
+                **{k: m[k] for k in keys},
+                "schema": ModelSchema.model_validate(m["schema"]).model_dump(mode="json"),
+            }
+            for m in models
+        ]
+        typer.echo(json.dumps(records, indent=2))
         return
-    if not infos:
+    if not models:
         typer.echo("no models registered yet: driftwarden models register NAME --reference FILE …")
-    for info in infos:
+    for m in models:
+        features = sum(1 for c in m["schema"].get("columns", []) if c.get("role") == "feature")
+        version = "-" if m["reference_version"] is None else f"v{m['reference_version']}"
         typer.echo(
-            f"{info.name}\t{info.task}\twindow={info.window}\tfeatures={len(info.schema.features)}"
-            f"\treference=v{info.reference_version}"
+            f"{m['name']}\t{m['task']}\twindow={m['window']}\tfeatures={features}"
+            f"\treference={version}"
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from monitors.cli.common import DatabaseUrl, errors, parse_time
+from monitors.cli.common import DatabaseUrl, database, errors, parse_time
+from monitors.cli.progress import window_progress
 
 if TYPE_CHECKING:
     from monitors.pipeline.run import PassSummary
@@ -25,14 +26,48 @@ def _seconds(every: str) -> float:
     return n * {"m": 60, "h": 3600, "d": 86400, "w": 604800, "mo": 2592000}[unit]
 
 
+def _plural(n: int, word: str) -> str:
+    """``1 rule``, ``3 rules``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def alerts_line(summary: Any) -> str:
+    """An alert evaluation summary in words (``EvaluationSummary`` of monitors.alerts.engine)."""
+    line = (
+        f"alerts: evaluated {_plural(summary.rules, 'rule')} over "
+        f"{_plural(summary.windows, 'series-window')}: "
+        f"{_plural(summary.transitions, 'state change')}, "
+        f"{_plural(summary.notifications, 'notification')} queued"
+    )
+    suppressed = getattr(summary, "suppressed", 0)
+    return line + (f", {suppressed} silenced" if suppressed else "")
+
+
+def delivery_line(summary: Any) -> str:
+    """A delivery summary in words (``DeliverySummary`` of monitors.alerts.outbox)."""
+    if not summary.attempted and not summary.deferred:
+        return "notifications: nothing to send"
+    parts = [f"{summary.delivered} delivered"]
+    parts += [
+        f"{n} {what}"
+        for n, what in (
+            (summary.retrying, "to retry"),
+            (summary.dead, "given up"),
+            (summary.deferred, "deferred"),
+        )
+        if n
+    ]
+    return "notifications: " + ", ".join(parts)
+
+
 def _echo_summary(summary: PassSummary) -> None:
-    """Print what a pass did: its lines, then the alert and delivery summaries."""
+    """Print what a pass did: its lines, then the alert and delivery summaries in words."""
     for line in summary.lines():
         typer.echo(line)
     if summary.alerts is not None:
-        typer.echo(str(summary.alerts))
+        typer.echo(alerts_line(summary.alerts))
     if summary.delivery is not None:
-        typer.echo(str(summary.delivery))
+        typer.echo(delivery_line(summary.delivery))
 
 
 def _wait(interval: float, stop: dict[str, bool]) -> None:
@@ -56,10 +91,12 @@ def run(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Analyse every closed window not analysed yet, evaluate alert rules, deliver notifications."""
-    from monitors.pipeline.run import run_pass
-
     with errors():
         interval = _seconds(every) if every else None
+    when = parse_time(now, "--now")
+    url = database(database_url)
+    from monitors.pipeline.run import run_pass
+
     stop = {"flag": False}
 
     def _stop(*_: object) -> None:
@@ -68,8 +105,8 @@ def run(
     if interval:
         signal.signal(signal.SIGTERM, _stop)
     while True:
-        with errors():
-            summary = run_pass(url=database_url, model=model, now=parse_time(now, "--now"))
+        with errors(), window_progress("run") as on_window:
+            summary = run_pass(url=url, model=model, now=when, on_window=on_window)
         _echo_summary(summary)
         if not interval:
             return

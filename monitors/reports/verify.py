@@ -35,7 +35,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
 from monitors.errors import ReportError
-from monitors.reports.assemble import TITLE
 from monitors.reports.canonical import content_sha256
 from monitors.reports.signing import (
     VERIFY_KEY_ENV,
@@ -51,6 +50,8 @@ from storage.models import ReportExport
 
 Status = Literal["verified", "altered", "unknown"]
 EXIT_CODES: Final[dict[str, int]] = {"verified": 0, "altered": 1, "unknown": 2}
+#: ``monitors.reports.assemble.TITLE``, not imported from there: that pulls in pandas and SciPy.
+TITLE: Final = "Fairness audit report"
 #: A public key file is a few hundred bytes; refuse to read anything much larger.
 MAX_KEY_FILE_BYTES: Final = 64 * 1024
 

@@ -178,4 +178,7 @@ def test_bad_format_and_bad_time(analysed: tuple[str, pd.DataFrame, pd.DataFrame
     )
     result = runner.invoke(app, ["metrics", MODEL, "--database-url", url, "--from", "yesterday"])
     assert result.exit_code == 1
-    assert result.stderr == "error: --from: expected an ISO 8601 time, got 'yesterday'\n"
+    assert result.stderr == (
+        "error: --from 'yesterday': expected an ISO 8601 date like "
+        "2026-02-03 or 2026-02-03T10:00Z\n"
+    )

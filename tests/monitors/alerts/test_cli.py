@@ -96,7 +96,8 @@ def test_cli_workflow(env) -> None:
         ),
         (
             ["silence", "psi-high", "--until", "yesterday", "--reason", "x"],
-            "Error: until must be an ISO 8601 time or a duration like '2h'; got 'yesterday'.\n",
+            "Error: --until 'yesterday': expected an ISO 8601 date like 2026-02-03 or "
+            "2026-02-03T10:00Z\n",
         ),
         (["test", "pager"], "Error: Channel 'pager' does not exist; apply a rule file first.\n"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -132,9 +133,129 @@ def test_missing_period_and_unknown_model(monitored: MonitoredModel, tmp_path: P
     assert re.search(r"unknown model 'nosuch'", unknown.stderr)
 
 
-def test_verify_without_file(tmp_path: Path) -> None:
+def test_verify_without_file_is_an_error(tmp_path: Path) -> None:
+    """Errors exit 1; only the verdict ``unknown`` exits 2."""
     result = runner.invoke(app, ["report", "verify"])
-    assert result.exit_code == 2
-    assert "report verify: expected a FILE argument" in result.stderr
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "error: report verify: expected a FILE argument; got none\n",
+    )
     gone = runner.invoke(app, ["report", "verify", str(tmp_path / "missing.json")])
-    assert gone.exit_code == 2
+    assert gone.exit_code == 1
+    assert gone.stderr.startswith("error: report verify: cannot read ")
+    assert gone.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("key_text", "message"),
+    [
+        (None, "cannot read the file (No such file or directory)"),
+        ("not a key", "expected"),
+    ],
+)
+def test_verify_bad_public_key_is_one_line_exit_1(
+    monitored: MonitoredModel, tmp_path: Path, key_text: str | None, message: str
+) -> None:
+    [path] = [p for p in _export(monitored.url, tmp_path / "out") if p.suffix == ".json"]
+    key = tmp_path / "key.pub"
+    if key_text is not None:
+        key.write_text(key_text)
+    result = runner.invoke(app, ["report", "verify", str(path), "--public-key", str(key)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: --public-key {str(key)!r}: ")
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_verify_explains_each_check(monitored: MonitoredModel, tmp_path: Path) -> None:
+    [path] = [p for p in _export(monitored.url, tmp_path) if p.suffix == ".json"]
+    result = runner.invoke(app, ["report", "verify", str(path), "--database-url", monitored.url])
+    assert (result.exit_code, result.stdout) == (0, "verified\n")
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    sha = path.stem.rsplit("_", 1)[1]
+    assert lines[0].startswith(f"content hash: {sha}") and lines[0].endswith(
+        "the content hashes to it"
+    )
+    assert lines[1] == (
+        f"database record in {monitored.url}: recorded export; content hash matches"
+    )
+    assert lines[2] == "signature: not checked (the file is not signed and no public key was given)"
+    assert lines[3].startswith("verdict: verified (a check vouched for the file")
+
+
+def test_verify_explains_an_altered_file(monitored: MonitoredModel, tmp_path: Path) -> None:
+    [path] = [p for p in _export(monitored.url, tmp_path) if p.suffix == ".json"]
+    data = path.read_bytes()
+    i = data.index(b"0.", data.index(b"sex=F")) + 2
+    path.write_bytes(data[:i] + (b"1" if data[i : i + 1] != b"1" else b"2") + data[i + 1 :])
+    result = runner.invoke(app, ["report", "verify", str(path), "--database-url", monitored.url])
+    assert (result.exit_code, result.stdout) == (1, "altered\n")
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    assert lines[0].endswith("the content does NOT hash to it")
+    assert lines[1].endswith("recorded export; content hash differs")
+    assert "finding: the content does not hash to the embedded content_sha256" in lines
+    assert lines[-1].startswith("verdict: altered (a check found a mismatch")
+
+
+def test_verify_finds_the_database_like_every_command(
+    monitored: MonitoredModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``$DRIFTWARDEN_DATABASE_URL``, else ``./driftwarden.db`` if it exists; never created."""
+    [path] = [p for p in _export(monitored.url, tmp_path / "out") if p.suffix == ".csv"]
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.delenv("DRIFTWARDEN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DRIFTWARDEN_VERIFY_KEY", raising=False)
+
+    alone = runner.invoke(app, ["report", "verify", str(path)])
+    assert (alone.exit_code, alone.stdout) == (2, "unknown\n")
+    assert "database record: not checked (no --database-url and no sqlite:///driftwarden.db " in (
+        alone.stderr
+    )
+    assert "verdict: unknown (no check could vouch" in alone.stderr
+    assert not (here / "driftwarden.db").exists()
+
+    monkeypatch.setenv("DRIFTWARDEN_DATABASE_URL", monitored.url)
+    by_env = runner.invoke(app, ["report", "verify", str(path)])
+    assert (by_env.exit_code, by_env.stdout) == (0, "verified\n")
+    monkeypatch.delenv("DRIFTWARDEN_DATABASE_URL")
+
+    source = sqlite3.connect(monitored.url.removeprefix("sqlite:///"))
+    with sqlite3.connect(here / "driftwarden.db") as copy:
+        source.backup(copy)
+    source.close()
+    by_default = runner.invoke(app, ["report", "verify", str(path)])
+    assert (by_default.exit_code, by_default.stdout) == (0, "verified\n")
+    assert "database record in sqlite:///driftwarden.db: recorded export" in by_default.stderr
+
+
+def test_verify_to_a_missing_database_file_is_an_error(
+    monitored: MonitoredModel, tmp_path: Path
+) -> None:
+    [path] = [p for p in _export(monitored.url, tmp_path / "out") if p.suffix == ".json"]
+    missing = tmp_path / "no" / "such.db"
+    result = runner.invoke(
+        app, ["report", "verify", str(path), "--database-url", f"sqlite:///{missing}"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"error: --database-url: no SQLite database at {str(missing)!r}"
+    )
+    assert not missing.parent.exists()
+
+
+def test_report_with_an_ambiguous_date_is_refused(
+    monitored: MonitoredModel, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        ["report", MODEL, "--from", "02/03/2024", "--to", "2024-03-08", "--out", str(tmp_path)]
+        + ["--database-url", monitored.url],
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "error: --from '02/03/2024': expected an ISO 8601 date like 2026-02-03 or "
+        "2026-02-03T10:00Z\n",
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,5 @@
+"""``python -m monitors.cli``: the ``driftwarden`` command line."""
+
+from monitors.cli import main
+
+main()
