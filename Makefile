@@ -55,7 +55,7 @@ test: install system-deps lint
 bench: install system-deps
 	mkdir -p bench/results
 	export DRIFTWARDEN_BENCH_POSTGRES_URL=$$($(PY) scripts/pgcluster.py start --dir $(PG_DIR) --port $(PG_PORT)); \
-	for b in ingest analyze fairness explain dashboard estimated; do \
+	for b in ingest analyze fairness explain dashboard estimated backtest calibration serve scale; do \
 	  if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; $(PY) bench/$$b.py | tee bench/results/$$b.jsonl; fi; \
 	done
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from app import data
+from app import format as fmt
 from monitors.alerts import service
 from monitors.errors import MonitorError
 
@@ -24,7 +25,7 @@ def show_flash() -> None:
     flash = st.session_state.pop(_FLASH, None)
     if flash is not None:
         kind, message = flash
-        (st.success if kind == "ok" else st.error)(message)
+        (st.success if kind == "ok" else st.error)(message)  # built with fmt.md
 
 
 def acknowledge(url: str, series_id: int, *, by: str) -> None:
@@ -32,9 +33,9 @@ def acknowledge(url: str, series_id: int, *, by: str) -> None:
     try:
         service.acknowledge(data.engine(url), series_id, by=by, now=datetime.now(UTC))
     except MonitorError as exc:
-        st.error(str(exc))
+        st.error(fmt.md(exc))
         return
-    _done("ok", f"Acknowledged alert series #{series_id} as {by}.")
+    _done("ok", f"Acknowledged alert series #{series_id} as {fmt.md(by)}.")
 
 
 def silence(
@@ -46,9 +47,9 @@ def silence(
             data.engine(url), rule=rule, until=until, reason=reason, author=author, now=now
         )
     except MonitorError as exc:
-        st.error(str(exc))
+        st.error(fmt.md(exc))
         return
-    _done("ok", f"Silenced {rule!r} until {until:%Y-%m-%d %H:%M} UTC.")
+    _done("ok", f"Silenced '{fmt.md(rule)}' until {fmt.when(until)} UTC.")
 
 
 def export_report(
@@ -83,12 +84,12 @@ def export_report(
             )
             files = [(p.name, p.read_bytes()) for p in result.files]
     except MonitorError as exc:
-        st.error(str(exc))
+        st.error(fmt.md(exc))
         return
     st.session_state["dw_report_files"] = files
     _done(
         "ok",
-        f"Exported report #{result.export_id} of {model!r} "
+        f"Exported report #{result.export_id} of '{fmt.md(model)}' "
         f"(content SHA-256 {result.report.content_sha256[:16]}…"
         f"{', signed' if result.signed else ''}).",
     )

@@ -18,12 +18,14 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from storage import alerts as alert_queries
+from app import format as fmt
 from storage import queries
+from storage.alerts import series as alert_series
 from storage.engine import database_url as resolve_url
 from storage.engine import get_engine, read_engine, session_scope
 from storage.errors import StorageError
 from storage.metrics import quarantine_examples
+from storage.models import Model
 from storage.registry import (
     get_model,
     latest_artifact,
@@ -45,6 +47,8 @@ GROUP_METRICS = (
 )
 """Per-group fairness metrics offered on the fairness page (those stored are shown)."""
 
+_SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
+
 DRIFT_SCORE = "jensenshannon"
 """Metric shown in the drift heatmap: defined for numeric and categorical columns, in [0, 1]."""
 
@@ -64,6 +68,11 @@ def _reader(url: str) -> Engine:
     return read_engine(engine(url))
 
 
+def read_only(url: str) -> Engine:
+    """The read-only engine of ``url`` (for the loaders of other ``app`` modules)."""
+    return _reader(url)
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What the pages need to know about one model."""
@@ -75,6 +84,7 @@ class ModelInfo:
     categorical: tuple[str, ...]
     sensitive: tuple[str, ...]
     has_label: bool
+    label: str | None
     id_column: str
     has_artifact: bool
     first: datetime | None
@@ -106,6 +116,7 @@ def model_info(url: str, name: str) -> ModelInfo:
             ),
             sensitive=tuple(c.name for c in schema.sensitive),
             has_label=schema.label is not None,
+            label=None if schema.label is None else schema.label.name,
             id_column=schema.id.name,
             has_artifact=artifact,
             first=None if span is None else span[0],
@@ -115,9 +126,68 @@ def model_info(url: str, name: str) -> ModelInfo:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def overview(url: str) -> pd.DataFrame:
-    """:func:`storage.queries.model_overview`."""
+    """:func:`storage.queries.model_overview`, with what is wrong in each model's last window.
+
+    Adds ``drifting`` (features, per the schema, with ``drift_detected == 1`` in the
+    last analysed window, sorted), ``drifting_outputs`` (prediction, score or label
+    columns that drift there) and ``firing`` (``rule (severity)`` of firing alert
+    series, most severe first); ``drifting_features`` then counts features only.
+    """
     with session_scope(_reader(url)) as session:
-        return queries.model_overview(session)
+        frame = queries.model_overview(session)
+        by_model = {m.name: m for m in list_models(session)}
+        drifting, outputs = [], []
+        for name in frame["model"]:
+            features, others = _last_window_drift(session, by_model[name])
+            drifting.append(features)
+            outputs.append(others)
+        firing: dict[str, list[tuple[int, str]]] = {}
+        for s, r in alert_series(session):
+            if s.state == "firing":
+                rank = _SEVERITY_ORDER.get(r.severity, len(_SEVERITY_ORDER))
+                firing.setdefault(r.model, []).append((rank, f"{r.name} ({r.severity})"))
+    frame["drifting"] = drifting
+    frame["drifting_outputs"] = outputs
+    frame["drifting_features"] = [len(d) for d in drifting]
+    frame["firing"] = [[t for _, t in sorted(set(firing.get(n, [])))] for n in frame["model"]]
+    return frame
+
+
+def _last_window_drift(session: Session, model: Model) -> tuple[list[str], list[str]]:
+    """Features and other columns (prediction, score, label) drifting in the last window."""
+    runs = queries.window_counts(session, model)
+    if runs.empty:
+        return [], []
+    last = runs["window_start"].max()
+    found = queries.metric_values(session, model=model, metrics=["drift_detected"], start=last)
+    names = sorted(found.loc[(found["value"] == 1) & found["feature"].notna(), "feature"])
+    features = {c.name for c in model_schema(model).features}
+    return [n for n in names if n in features], [n for n in names if n not in features]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def last_window(url: str, name: str, start: datetime, end: datetime) -> pd.Series | None:
+    """The last analysed window of the period (``window_start``, ``window_end``,
+    ``n_rows``, ``n_labels``), or ``None``."""
+    runs = windows(url, name, start, end)
+    return None if runs.empty else runs.iloc[-1]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def window_disparities(url: str, name: str, window_start: datetime, end: datetime) -> pd.DataFrame:
+    """Every attribute's disparities (with ``details``) in the window starting ``window_start``."""
+    from monitors.analyzers.fairness import DISPARITIES
+
+    frame = _values(
+        url,
+        name,
+        metrics=list(DISPARITIES),
+        analyzer="fairness",
+        start=window_start,
+        end=end,
+        details=True,
+    )
+    return frame[frame["window_start"] == window_start].reset_index(drop=True)
 
 
 def _values(url: str, name: str, **kwargs: Any) -> pd.DataFrame:
@@ -243,173 +313,6 @@ def quarantine(url: str, name: str, start: datetime, end: datetime) -> pd.DataFr
         )
 
 
-def _alert_rules(session: Session, name: str | None) -> pd.DataFrame:
-    """Alert rules of one model (or all) as a table."""
-    return pd.DataFrame(
-        [
-            {
-                "rule": r.name,
-                "model": r.model,
-                "metric": r.metric,
-                "feature": r.feature,
-                "group": r.group,
-                "condition": f"{r.op} {r.threshold:g} for {r.for_windows} window(s)",
-                "severity": r.severity,
-                "channels": ", ".join(map(str, r.channels)),
-                "enabled": r.enabled,
-            }
-            for r in alert_queries.rules(session, model=name)
-        ],
-        columns=[
-            "rule",
-            "model",
-            "metric",
-            "feature",
-            "group",
-            "condition",
-            "severity",
-            "channels",
-            "enabled",
-        ],
-    )
-
-
-def _alert_series(session: Session, name: str | None) -> pd.DataFrame:
-    """Alert series of one model (or all) with their state."""
-    return pd.DataFrame(
-        [
-            {
-                "id": s.id,
-                "rule": r.name,
-                "model": r.model,
-                "feature": s.feature or None,
-                "group": s.group or None,
-                "state": s.state,
-                "since": s.since,
-                "open_since": s.open_since,
-                "last_window_end": s.last_window_end,
-                "last_value": s.last_value,
-                "acknowledged_by": s.acknowledged_by,
-                "acknowledged_at": s.acknowledged_at,
-            }
-            for s, r in alert_queries.series(session, model=name)
-        ],
-        columns=[
-            "id",
-            "rule",
-            "model",
-            "feature",
-            "group",
-            "state",
-            "since",
-            "open_since",
-            "last_window_end",
-            "last_value",
-            "acknowledged_by",
-            "acknowledged_at",
-        ],
-    )
-
-
-def _alert_history(session: Session, name: str | None) -> pd.DataFrame:
-    """The latest 500 alert events of one model (or all), oldest first."""
-    return pd.DataFrame(
-        [
-            {
-                "at": e.at,
-                "rule": r.name,
-                "feature": s.feature or None,
-                "group": s.group or None,
-                "from": e.from_state,
-                "to": e.to_state,
-                "window_start": e.window_start,
-                "value": e.value,
-                "threshold": e.threshold,
-                "silenced": e.silenced,
-            }
-            for e, s, r in alert_queries.events(session, model=name, limit=500)
-        ],
-        columns=[
-            "at",
-            "rule",
-            "feature",
-            "group",
-            "from",
-            "to",
-            "window_start",
-            "value",
-            "threshold",
-            "silenced",
-        ],
-    )
-
-
-def _alert_silences(session: Session, name: str | None) -> pd.DataFrame:
-    """Silences that apply to one model (or all)."""
-    return pd.DataFrame(
-        [
-            {
-                "rule": s.rule,
-                "model": s.model,
-                "feature": s.feature,
-                "until": s.until,
-                "reason": s.reason,
-                "author": s.author,
-            }
-            for s in alert_queries.silences(session)
-            if name is None or s.model in (None, name)
-        ],
-        columns=["rule", "model", "feature", "until", "reason", "author"],
-    )
-
-
-def _alert_outbox(session: Session) -> pd.DataFrame:
-    """Pending and dead outbox messages (of every model)."""
-    return pd.DataFrame(
-        [
-            {
-                "id": m.id,
-                "channel": m.channel,
-                "status": m.status,
-                "attempts": m.attempts,
-                "next_attempt_at": m.next_attempt_at,
-                "created_at": m.created_at,
-                "last_error": m.last_error,
-                "series": m.series_key,
-            }
-            for m in alert_queries.outbox_messages(session, statuses=["pending", "dead"])
-        ],
-        columns=[
-            "id",
-            "channel",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "created_at",
-            "last_error",
-            "series",
-        ],
-    )
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def alerts(url: str, name: str | None) -> dict[str, pd.DataFrame]:
-    """Rules, series states, history, silences and outbox (of one model, or all)."""
-    with session_scope(_reader(url)) as session:
-        rules = _alert_rules(session, name)
-        series = _alert_series(session, name)
-        history = _alert_history(session, name)
-        silences = _alert_silences(session, name)
-        outbox = _alert_outbox(session)
-    return {
-        "rules": rules,
-        "series": series,
-        "history": history.iloc[::-1].reset_index(drop=True),
-        "silences": silences,
-        "outbox": outbox,
-    }
-
-
 def clear() -> None:
     """Forget every cached frame (after the page changed something)."""
     st.cache_data.clear()
@@ -484,7 +387,7 @@ def explain_prediction(url: str, name: str, prediction_id: str) -> PredictionExp
     table = pd.DataFrame(
         {
             "feature": list(explained.attributions),
-            "value": [str(explained.values.get(f)) for f in explained.attributions],
+            "value": [fmt.text(explained.values.get(f)) for f in explained.attributions],
             "attribution": list(explained.attributions.values()),
         }
     )
@@ -512,3 +415,22 @@ def verify_report(url: str, blob: bytes, name: str) -> Any:
     key_text = os.environ.get(VERIFY_KEY_ENV, "")
     key = load_public_key(key_text) if key_text.strip() else None
     return verify_bytes(blob, name=name, database_url=url, public_key=key)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def rule_series(url: str, name: str) -> list[tuple[str, str, str]]:
+    """Stored ``(metric, feature, group)`` of a model (``""``: none), for the "try a rule" panel."""
+    from monitors.alerts.backtest import metric_catalogue
+
+    return metric_catalogue(_reader(url), name)
+
+
+@st.cache_data(ttl=TTL, show_spinner="Backtesting the rule…")
+def rule_backtest(url: str, rule: dict[str, Any]) -> Any:
+    """:func:`monitors.alerts.backtest.preview_rule`: a rule replayed on the stored history.
+
+    Reads only; the rule (rule-file keys) is never saved.
+    """
+    from monitors.alerts.backtest import preview_rule
+
+    return preview_rule(_reader(url), rule)

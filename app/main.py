@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
 from app import auth, data  # noqa: E402
+from app import format as fmt  # noqa: E402
 from monitors.errors import MonitorError  # noqa: E402
 from storage.errors import DatabaseUnavailableError, StorageError  # noqa: E402
 
@@ -37,6 +38,7 @@ page = st.navigation(
         st.Page(
             "views/fairness.py", title="Fairness", icon=":material/balance:", url_path="fairness"
         ),
+        st.Page("views/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
         st.Page(
             "views/explanations.py",
             title="Explanations",
@@ -55,9 +57,9 @@ try:
     data.engine(data.database_url())  # connect (and migrate) before any page reads
     page.run()
 except DatabaseUnavailableError as exc:
-    st.error(f"The database cannot be reached. {exc}")
+    st.error(f"The database cannot be reached. {fmt.md(exc)}")
     st.info("Check DRIFTWARDEN_DATABASE_URL (or --database-url) and that the server is running.")
 except DBAPIError as exc:
-    st.error(f"The database cannot be read: {type(exc.orig).__name__}: {exc.orig}")
+    st.error(f"The database cannot be read: {type(exc.orig).__name__}: {fmt.md(exc.orig)}")
 except (StorageError, MonitorError) as exc:
-    st.error(str(exc))
+    st.error(fmt.md(exc))

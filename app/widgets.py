@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import streamlit as st
 
 from app import data
+from app import format as fmt
+from monitors import timeparse
+from monitors.errors import ConfigError
 
 DEFAULT_DAYS = 90
 """Default period: the last 90 days of analysed windows of the model."""
@@ -55,8 +58,8 @@ def model_picker(names: Sequence[str]) -> str:
     requested = st.query_params.get("model")
     if requested is not None and requested not in options:
         st.error(
-            f"Unknown model {requested!r} in the link; registered models: {', '.join(options)}. "
-            "Choose one in the sidebar."
+            f"Unknown model '{fmt.md(requested)}' in the link; registered models: "
+            f"{fmt.names(options)}. Choose one in the sidebar."
         )
         choice = st.sidebar.selectbox("Model", options, index=None, key="dw_model_unknown")
         if choice is None:
@@ -75,19 +78,34 @@ def model_picker(names: Sequence[str]) -> str:
 
 
 def _parse_param(name: str) -> datetime | None:
-    """``?name=`` as an aware UTC time; a bad value shows a warning and counts as absent."""
+    """``?name=`` as an aware UTC time (:mod:`monitors.timeparse`); a bad value warns.
+
+    A ``+`` of an offset that reached the page as a space (``+00:00`` not URL-encoded)
+    is read as ``+``.
+    """
     raw = st.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = datetime.fromisoformat(raw.replace(" ", "+"))
-    except ValueError:
-        st.warning(
-            f"Ignoring the {name!r} query parameter {raw!r}: expected an ISO 8601 date or "
-            "time such as 2026-01-31 or 2026-01-31T00:00:00+00:00. Showing the default period."
-        )
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    for text in (raw, raw.replace(" ", "+")):
+        try:
+            return timeparse.parse_time(text, option=name)
+        except ConfigError:
+            continue
+    st.warning(
+        f"Ignoring the '{name}' query parameter '{fmt.md(raw)}': expected an ISO 8601 "
+        f"date or time such as {timeparse.ISO_EXAMPLE}. Showing the default period."
+    )
+    return None
+
+
+def iso_param(value: datetime) -> str:
+    """A time for the URL: ``2026-01-31`` at midnight UTC, else ``2026-01-31T08:30Z``."""
+    value = value.astimezone(UTC)
+    if value.time() == time():
+        return value.strftime("%Y-%m-%d")
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ" if value.second else "%Y-%m-%dT%H:%MZ")
 
 
 def _midnight(day: date) -> datetime:
@@ -105,7 +123,7 @@ def period_picker(info: data.ModelInfo) -> tuple[datetime, datetime]:
     end = _parse_param("to")
     if start is not None and end is not None and start >= end:
         st.warning(
-            f"Ignoring the period {start.isoformat()} – {end.isoformat()}: 'from' must be "
+            f"Ignoring the period {fmt.when(start)} – {fmt.when(end)} UTC: 'from' must be "
             "before 'to'. Showing the default period."
         )
         start = end = None
@@ -121,8 +139,8 @@ def period_picker(info: data.ModelInfo) -> tuple[datetime, datetime]:
         new_start, new_end = _midnight(picked[0]), _midnight(picked[1]) + timedelta(days=1)
         if (new_start.date(), new_end) != (start.date(), _midnight(shown_end) + timedelta(days=1)):
             start, end = new_start, new_end
-    st.query_params["from"] = start.isoformat()
-    st.query_params["to"] = end.isoformat()
+    st.query_params["from"] = iso_param(start)
+    st.query_params["to"] = iso_param(end)
     return start, end
 
 
@@ -140,7 +158,9 @@ def choice_param(
         return None
     requested = st.query_params.get(param)
     if requested is not None and requested not in options:
-        st.warning(f"Unknown {param} {requested!r} in the link; {where}: {', '.join(options)}.")
+        st.warning(
+            f"Unknown {param} '{fmt.md(requested)}' in the link; {where}: {fmt.names(options)}."
+        )
         requested = None
     if requested is None:
         requested = default if default in options else options[0]
@@ -152,6 +172,4 @@ def choice_param(
 
 def caption_period(model: str, start: datetime, end: datetime) -> None:
     """One line saying what is shown."""
-    st.caption(
-        f"Model **{model}** · windows from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-    )
+    st.caption(f"Model **{fmt.md(model)}** · windows from {fmt.when(start)} to {fmt.when(end)} UTC")

@@ -330,7 +330,7 @@ def main() -> None:
             flush=True,
         )
 
-    from app import data
+    from app import alert_data, data
     from monitors.analyzers.fairness import DISPARITIES
 
     name = f"model_{min(7, args.models - 1):02d}"
@@ -342,7 +342,7 @@ def main() -> None:
         ("overview", "overview", data.overview, (url,)),
         ("*", "model_names", data.model_names, (url,)),
         ("*", "model_info", data.model_info, (url, name)),
-        ("alerts", "alerts", data.alerts, (url, name)),
+        ("alerts", "alerts", alert_data.alerts, (url, name)),
     ]
     for label, (start, end) in (("90d", quarter), ("365d", year)):
         calls += [

@@ -19,6 +19,7 @@ Example ``driftwarden.yaml``::
           features:
             income: {method: psi, threshold: 0.2}
         fairness: {min_group_size: 50}
+        estimated: {thresholds: {estimated_f1: {lower: 0.7}}}
 
 A bad key or value raises :class:`~monitors.errors.ConfigError` naming the key.
 """
@@ -34,7 +35,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from monitors.analyzers.anomalies import AnomalyConfig
 from monitors.analyzers.drift import DriftConfig
+from monitors.analyzers.estimated import EstimatedConfig
 from monitors.analyzers.explain import ExplainConfig
 from monitors.analyzers.fairness import FairnessConfig
 from monitors.analyzers.performance import PerformanceConfig
@@ -55,6 +58,12 @@ class MonitorConfig(BaseModel):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    estimated: EstimatedConfig = Field(default_factory=EstimatedConfig)
+    """Performance estimation without labels (CBPE / DLE); see
+    ``docs/estimated-performance.md`` for every key and its default."""
+    anomalies: AnomalyConfig = Field(default_factory=AnomalyConfig)
+    """Prediction anomalies (volume, stuck scores, class collapse, score jumps, outliers,
+    latency); see ``docs/anomalies.md`` for every key and its default."""
 
 
 def _describe(exc: PydanticValidationError, where: str) -> str:

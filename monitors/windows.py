@@ -13,16 +13,28 @@ import pandas as pd
 import pyarrow as pa
 
 from monitors.errors import IngestError
+from monitors.timeparse import parse_time
 from storage import bulk
+from storage import purge as storage_purge
+from storage.bulk import cast_table
 from storage.engine import get_engine, session_scope
 from storage.logs import log_table, role_column
-from storage.models import Model
+from storage.models import Model, QuarantinedRow
+from storage.purge import PurgeOutcome
 from storage.registry import get_model, model_schema
 from storage.schema import DType, ModelSchema, Role
 
-__all__ = ["arrow_to_frame", "load_window", "purge", "to_micros", "to_utc"]
+__all__ = [
+    "PurgeOutcome",
+    "arrow_to_frame",
+    "load_window",
+    "purge",
+    "purge_model",
+    "to_micros",
+    "to_utc",
+]
 
-_EPOCH = pd.Timestamp(0, tz="UTC")
+_EPOCH = pd.Timestamp(0, tz="UTC").as_unit("us")  # µs: any year from 1 to 9999 works
 
 _ARROW_TYPES = {
     DType.FLOAT: pa.float64(),
@@ -38,13 +50,13 @@ _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 def to_utc(value: datetime | str | pd.Timestamp) -> pd.Timestamp:
     """A timestamp as aware UTC (naive values are taken as UTC)."""
-    ts = pd.Timestamp(value)
+    ts = pd.Timestamp(parse_time(value) if isinstance(value, str) else value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def to_micros(value: datetime | str | pd.Timestamp) -> int:
     """Epoch microseconds of a timestamp (the log tables' storage form)."""
-    return (to_utc(value) - _EPOCH) // pd.Timedelta(1, "us")
+    return (to_utc(value).as_unit("us") - _EPOCH) // pd.Timedelta(1, "us")
 
 
 def arrow_to_frame(data: pa.Table, model: Model, schema: ModelSchema) -> pd.DataFrame:
@@ -122,18 +134,37 @@ def load_window(
             conn,
             table,
             ts_column=ts_phys,
-            start_us=None if start is None else to_micros(start),
-            end_us=None if end is None else to_micros(end),
+            start_us=None if start is None else to_micros(parse_time(start, option="start")),
+            end_us=None if end is None else to_micros(parse_time(end, option="end")),
             columns=wanted,
         )
     return arrow_to_frame(data, model, schema)
 
 
 def purge(url: str | None, name: str, before: datetime | str, *, batch: int = 50_000) -> int:
-    """Delete a model's logged rows (their sensitive attributes with them) before a time.
+    """Delete a model's logged and quarantined rows before a time; how many logged rows went.
 
-    Stored metrics and reports are kept. Rows go in batches of ``batch``; returns how
-    many were deleted.
+    See :func:`purge_model`, which also says how many quarantined rows went.
+    """
+    return purge_model(url, name, before, batch=batch).rows
+
+
+def purge_model(
+    url: str | None,
+    name: str,
+    before: datetime | str,
+    *,
+    batch: int = 50_000,
+    vacuum: bool = False,
+) -> PurgeOutcome:
+    """Delete a model's rows timed before ``before``: logged rows and quarantined rows.
+
+    Their sensitive attributes go with them, out of the file too: on SQLite deleted
+    content is zeroed (``secure_delete``) and the write-ahead log truncated afterwards;
+    ``vacuum`` also rebuilds the file (SQLite ``VACUUM``) or the model's log and the
+    quarantine tables (PostgreSQL ``VACUUM FULL``), which takes time and locks
+    (docs/ingest.md, "Purge"). Stored metrics and reports are kept. Rows go in batches
+    of ``batch``.
     """
     engine = get_engine(url)
     with session_scope(engine) as session:
@@ -141,12 +172,20 @@ def purge(url: str | None, name: str, before: datetime | str, *, batch: int = 50
         table = log_table(model)
         ts_phys = role_column(model, Role.TIMESTAMP).physical
         id_phys = role_column(model, Role.ID).physical
+    before_us = to_micros(parse_time(before, option="before"))
     with bulk.bulk_connection(url) as conn:
-        return bulk.purge_rows(
+        rows = storage_purge.purge_rows(
             conn,
             table,
             ts_column=ts_phys,
             id_column=id_phys,
-            before_us=to_micros(before),
+            before_us=before_us,
             batch=batch,
+            model_id=model.id,
         )
+        quarantined = storage_purge.purge_quarantine(conn, model_id=model.id, before_us=before_us)
+        if vacuum:
+            storage_purge.vacuum(conn, [table, cast_table(QuarantinedRow.__table__)])
+        # a checkpoint may wait for readers: only when something was deleted
+        truncated = storage_purge.checkpoint(conn) if rows or quarantined or vacuum else True
+    return PurgeOutcome(rows, quarantined, wal_truncated=truncated, vacuumed=vacuum)

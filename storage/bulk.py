@@ -2,11 +2,15 @@
 
 Writes stage a batch into a temporary table (``adbc_ingest``: Arrow into SQLite,
 binary COPY into PostgreSQL), then run one ``INSERT … SELECT … ON CONFLICT DO
-NOTHING`` into the log, so a re-sent batch never makes a second row. A join
-against the stage finds conflicting duplicates (same id, different values) before
-the insert; they are reported, never overwritten. Everything of one batch —
-rows, quarantine, batch record — is one transaction: an exception mid-batch
-leaves nothing behind.
+NOTHING … RETURNING`` into the log, so a re-sent batch never makes a second row and
+the rows stored are the ones the insert says it inserted. Conflicting duplicates
+(same id, different values) are found *after* the insert, by comparing the staged rows
+with the stored ones in the same transaction; they are reported, never overwritten.
+Every write transaction of a model first takes the model's write lock
+(:meth:`BulkConnection.lock_model`), so a concurrent batch with the same ids is seen
+whole, committed, or not at all. Everything of one batch — schema evolution, rows,
+quarantine, batch record — is one transaction: an exception mid-batch leaves nothing
+behind.
 
 Every statement is built with SQLAlchemy constructs over generated names and
 compiled for the backend; the only literals are integers.
@@ -14,8 +18,9 @@ compiled for the backend; the only literals are integers.
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,12 +30,12 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Dialect,
+    Insert,
     Integer,
     MetaData,
     Table,
     and_,
     case,
-    delete,
     func,
     literal,
     or_,
@@ -43,12 +48,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement, ColumnElement
 
 from storage.engine import BUSY_TIMEOUT_MS, SQLiteGate, database_url, sqlite_gate
+from storage.errors import ConcurrentSchemaChangeError
+from storage.locks import write_lock_key
 from storage.logs import LABELED_AT, ROW
 
 # In WAL mode NORMAL sync is durable across application crashes (as SQLAlchemy's
 # connections). An in-memory staging table and a 64 MiB page cache were tried: no faster
 # here, and they raised peak memory of a chunked file ingest by ~75 MB.
-SQLITE_BULK_PRAGMAS = ("PRAGMA synchronous = NORMAL",)
+# secure_delete: deleted and overwritten rows are zeroed in the file (purge, docs/ingest.md).
+SQLITE_BULK_PRAGMAS = ("PRAGMA synchronous = NORMAL", "PRAGMA secure_delete = ON")
 
 _DIALECTS: dict[str, Dialect] = {
     "sqlite": sqlite.dialect(),
@@ -113,6 +121,15 @@ class BulkConnection:
     def execute(self, stmt: ClauseElement) -> None:
         self.cursor.execute(self.sql(stmt))
 
+    def execute_count(self, stmt: ClauseElement) -> int:
+        """Run a write statement; how many rows it inserted, updated or deleted."""
+        self.cursor.execute(self.sql(stmt))
+        if self.backend == "sqlite":
+            self.cursor.execute("SELECT changes()")
+            row = self.cursor.fetchone()
+            return int(row[0]) if row else 0
+        return int(self.cursor.rowcount)
+
     def fetch_arrow(self, stmt: ClauseElement) -> pa.Table:
         cursor = self.conn.cursor()
         try:
@@ -138,6 +155,12 @@ class BulkConnection:
         mode: Literal["append", "create"],
     ) -> None:
         self.cursor.adbc_ingest(name, data, mode=mode, temporary=temporary)
+
+    def lock_model(self, model_id: int) -> None:
+        """Take the model's write lock until the transaction ends (PostgreSQL; see locks)."""
+        if self.backend == "postgresql":
+            key = literal(write_lock_key(model_id), BigInteger)
+            self.fetch_arrow(select(func.pg_advisory_xact_lock(key)))
 
     @contextmanager
     def transaction(self) -> Iterator[BulkConnection]:
@@ -184,8 +207,9 @@ class StoreOutcome:
     """What a bulk write did."""
 
     stored: int
-    already_present: int
+    already_present: int  # not inserted: identical to the stored row, or a conflict
     conflicts: pa.Table  # m_row, id, and one int8 flag per compared column (1 = differs)
+    inserted: pa.Array | None  # ids of the rows this write inserted (if asked for)
 
 
 def _stage(bulk: BulkConnection, data: pa.Table, table: Table) -> Table:
@@ -198,6 +222,18 @@ def _drop(bulk: BulkConnection, stage: Table) -> None:
     bulk.execute_raw(f"DROP TABLE {bulk.dialect.identifier_preparer.quote(stage.name)}")
 
 
+def _insert_new(bulk: BulkConnection, table: Table, stage: Table, key: list[str]) -> Insert:
+    """``INSERT INTO table SELECT * FROM stage ON CONFLICT (key) DO NOTHING``, compiled later."""
+    names = [c.name for c in stage.columns if c.name != ROW]
+    select_stage = select(*[stage.c[n] for n in names]).where(true())  # SQLite needs the WHERE
+    dialect_insert = sqlite.insert if bulk.backend == "sqlite" else postgresql.insert
+    return (
+        dialect_insert(table)
+        .from_select(names, select_stage)
+        .on_conflict_do_nothing(index_elements=[table.c[k] for k in key])
+    )
+
+
 def store_rows(
     bulk: BulkConnection,
     table: Table,
@@ -205,50 +241,136 @@ def store_rows(
     *,
     id_column: str,
     label_column: str | None,
+    return_ids: bool = False,
 ) -> StoreOutcome:
     """Insert ``rows`` (physical names plus ``m_row``) into ``table``; never a second row.
 
-    Must run inside :meth:`BulkConnection.transaction`.
+    The insert says how many rows it inserted (and which, with ``return_ids``); every
+    other staged row met a stored row with its id (stored earlier, or by a batch that
+    committed while this one waited for the write lock) and is compared with it
+    afterwards: identical is "already present", anything else a conflict. Must run
+    inside :meth:`BulkConnection.transaction`, after :meth:`BulkConnection.lock_model`.
     """
     if rows.num_rows == 0:
-        return StoreOutcome(0, 0, pa.table({ROW: pa.array([], pa.int64())}))
+        empty = pa.table({ROW: pa.array([], pa.int64())})
+        return StoreOutcome(0, 0, empty, pa.array([], pa.string()))
     stage = _stage(bulk, rows, table)
     try:
-        joined = stage.join(table, stage.c[id_column] == table.c[id_column])
-        present = int(bulk.scalar(select(func.count()).select_from(joined)) or 0)
-        compared = [c for c in stage.columns if c.name not in (ROW, id_column)]
-        differs = [_differs(c, table.c[c.name], lenient=c.name == label_column) for c in compared]
+        insert = _insert_new(bulk, table, stage, [id_column])
+        inserted: pa.Array | None = None
+        if return_ids:  # RETURNING costs ~0.3 µs a row on SQLite: only when asked
+            found = bulk.fetch_arrow(insert.returning(table.c[id_column]))
+            inserted = found.column(0).combine_chunks().cast(pa.string())
+            stored = len(inserted)
+        else:
+            stored = bulk.execute_count(insert)
         conflicts = pa.table({ROW: pa.array([], pa.int64())})
-        if present and differs:
+        compared = [c for c in stage.columns if c.name not in (ROW, id_column)]
+        if stored < rows.num_rows and compared:
+            differs = [
+                _differs(c, table.c[c.name], lenient=c.name == label_column) for c in compared
+            ]
             flags = [
                 case((d, literal(1)), else_=literal(0)).label(c.name)
                 for c, d in zip(compared, differs, strict=True)
             ]
             conflicts = bulk.fetch_arrow(
                 select(stage.c[ROW], stage.c[id_column], *flags)
-                .select_from(joined)
+                .select_from(stage.join(table, stage.c[id_column] == table.c[id_column]))
                 .where(or_(*differs))
             )
-        names = [c.name for c in stage.columns if c.name != ROW]
-        select_stage = select(*[stage.c[n] for n in names]).where(true())
-        stmt: ClauseElement
-        if bulk.backend == "sqlite":
-            stmt = (
-                sqlite.insert(table)
-                .from_select(names, select_stage)
-                .on_conflict_do_nothing(index_elements=[table.c[id_column]])
-            )
-        else:
-            stmt = (
-                postgresql.insert(table)
-                .from_select(names, select_stage)
-                .on_conflict_do_nothing(index_elements=[table.c[id_column]])
-            )
-        if present < rows.num_rows:  # a full re-send has nothing to insert
-            bulk.execute(stmt)
     finally:
         _drop(bulk, stage)
-    return StoreOutcome(rows.num_rows - present, present, conflicts)
+    return StoreOutcome(stored, rows.num_rows - stored, conflicts, inserted)
+
+
+def insert_new_rows(
+    bulk: BulkConnection, table: Table, data: dict[str, Any], *, key: list[str]
+) -> int:
+    """Append rows (column-wise, as :func:`append_rows`) unless their ``key`` is stored.
+
+    ``key`` must be a unique constraint of ``table``; returns how many rows were new.
+    """
+    rows = _arrow_rows(bulk, table, data)
+    if not rows.num_rows:
+        return 0
+    name = f"stage_{uuid.uuid4().hex[:12]}"
+    bulk.ingest(name, rows, temporary=True, mode="create")
+    stage = Table(name, MetaData(), *[Column(c.name, c.type) for c in table.c if c.name in data])
+    try:
+        return bulk.execute_count(_insert_new(bulk, table, stage, key))
+    finally:
+        _drop(bulk, stage)
+
+
+def add_log_columns(
+    bulk: BulkConnection,
+    log: Table,
+    columns: Sequence[Any],
+    *,
+    model_id: int,
+    schema_json: str,
+    expected_next: int,
+) -> None:
+    """Schema evolution inside a batch's transaction, so a rejected batch changes nothing.
+
+    Adds each new column (``ModelColumn`` objects not yet stored) to the log table, its
+    ``model_column`` row, and the model's new schema and column counter. Must run inside
+    :meth:`BulkConnection.transaction`, after :meth:`BulkConnection.lock_model`.
+
+    Raises
+    ------
+    ConcurrentSchemaChangeError
+        If another writer changed the model's columns since they were read.
+    """
+    from sqlalchemy import JSON, cast
+    from sqlalchemy.schema import CreateColumn
+
+    from storage.logs import sql_type
+    from storage.models import Model, ModelColumn
+
+    model = cast_table(Model.__table__)
+    current = bulk.scalar(select(model.c.next_column).where(model.c.id == literal(model_id)))
+    if current != expected_next:
+        raise ConcurrentSchemaChangeError(
+            f"the columns of model id {model_id} changed while this batch was read"
+        )
+    quote = bulk.dialect.identifier_preparer.quote
+    for col in columns:
+        column = Column(col.physical, sql_type(col.dtype), nullable=True)
+        ddl = CreateColumn(column).compile(dialect=bulk.dialect)
+        bulk.execute_raw(f"ALTER TABLE {quote(log.name)} ADD COLUMN {ddl}")
+    append_rows(
+        bulk,
+        cast_table(ModelColumn.__table__),
+        {
+            name: [getattr(c, name) for c in columns]
+            for name in ("model_id", "position", "name", "physical", "role", "dtype")
+        }
+        | {"categorical": [bool(c.categorical) for c in columns]},
+    )
+    changes = {
+        "schema": [schema_json],
+        "next_column": [expected_next + len(columns)],
+        "updated_at": [time.time_ns() // 1000],
+    }
+    stage = Table(
+        f"stage_{uuid.uuid4().hex[:12]}", MetaData(), *[Column(n, model.c[n].type) for n in changes]
+    )
+    bulk.ingest(stage.name, _arrow_rows(bulk, model, changes), temporary=True, mode="create")
+    try:
+        values: dict[str, Any] = {n: select(stage.c[n]).scalar_subquery() for n in changes}
+        if bulk.backend == "postgresql":
+            values["schema"] = cast(values["schema"], JSON)
+        bulk.execute(update(model).values(values).where(model.c.id == literal(model_id)))
+    finally:
+        _drop(bulk, stage)
+
+
+def cast_table(table: Any) -> Table:
+    """An ORM class's ``__table__`` as a Core :class:`~sqlalchemy.Table` (for typing)."""
+    assert isinstance(table, Table)
+    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +424,7 @@ def store_labels(
 
 def _arrow_type(bulk: BulkConnection, column: Column[Any]) -> pa.DataType:
     """Arrow type that ADBC ingests into ``column`` of an existing table on this backend."""
-    from sqlalchemy import Boolean, Float, String
+    from sqlalchemy import JSON, Boolean, Float, String
 
     from storage.models import UTCDateTime
 
@@ -317,7 +439,7 @@ def _arrow_type(bulk: BulkConnection, column: Column[Any]) -> pa.DataType:
         return pa.bool_()
     if isinstance(kind, Float):
         return pa.float64()
-    if isinstance(kind, String):
+    if isinstance(kind, String | JSON):
         return pa.string()
     raise TypeError(f"no Arrow type for column {column.name!r} of type {kind!r}")
 
@@ -328,6 +450,13 @@ def append_rows(bulk: BulkConnection, table: Table, data: dict[str, Any]) -> Non
     ``UTCDateTime`` columns take epoch microseconds and are stored in the form the
     ORM reads back (ISO text on SQLite, ``timestamptz`` on PostgreSQL).
     """
+    rows = _arrow_rows(bulk, table, data)
+    if rows.num_rows:
+        bulk.ingest(table.name, rows, temporary=False, mode="append")
+
+
+def _arrow_rows(bulk: BulkConnection, table: Table, data: dict[str, Any]) -> pa.Table:
+    """Column-wise values → an Arrow table typed for ``table`` on this backend."""
     from storage.models import UTCDateTime
 
     arrays, names = [], []
@@ -348,9 +477,7 @@ def append_rows(bulk: BulkConnection, table: Table, data: dict[str, Any]) -> Non
                 else values.cast(target)
             )
         names.append(name)
-    rows = pa.table(arrays, names=names)
-    if rows.num_rows:
-        bulk.ingest(table.name, rows, temporary=False, mode="append")
+    return pa.table(arrays, names=names)
 
 
 def read_rows(
@@ -370,40 +497,3 @@ def read_rows(
     if end_us is not None:
         stmt = stmt.where(table.c[ts_column] < literal(int(end_us), BigInteger))
     return bulk.fetch_arrow(stmt)
-
-
-def purge_rows(
-    bulk: BulkConnection,
-    table: Table,
-    *,
-    ts_column: str,
-    id_column: str,
-    before_us: int,
-    batch: int,
-) -> int:
-    """Delete rows older than ``before_us`` in batches of ``batch``; return how many went."""
-    total = 0
-    ts = table.c[ts_column]
-    while True:
-        ids = (
-            select(table.c[id_column])
-            .where(ts < literal(before_us, BigInteger))
-            .limit(literal(batch, Integer))
-        )
-        with bulk.transaction():
-            n = int(
-                bulk.scalar(
-                    select(func.count()).select_from(
-                        select(table.c[id_column])
-                        .where(ts < literal(before_us, BigInteger))
-                        .limit(batch)
-                        .subquery()
-                    )
-                )
-                or 0
-            )
-            if n:
-                bulk.execute(delete(table).where(table.c[id_column].in_(ids)))
-        total += n
-        if n < batch:
-            return total

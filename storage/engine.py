@@ -6,7 +6,9 @@ or a SQLite file ``./driftwarden.db``. ``postgresql://`` URLs use psycopg 3.
 SQLite is set up for several processes: WAL journal, a 30 s busy timeout, foreign
 keys on, and every write transaction begun ``IMMEDIATE`` so two writers wait for
 each other instead of failing on lock upgrade. Read-only work can use
-:func:`read_engine`, whose transactions begin ``DEFERRED``.
+:func:`read_engine`, whose transactions begin ``DEFERRED``. ``secure_delete`` is on,
+so deleted and overwritten content (purged rows, replaced references) is zeroed in the
+file instead of lingering in free space (docs/ingest.md, "Purge").
 
 Migrations (Alembic, ``storage/migrations``) are applied automatically the first
 time a process opens a URL, and by ``driftwarden db upgrade``.
@@ -150,6 +152,7 @@ def _setup_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA secure_delete = ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -190,6 +193,24 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
             upgrade(engine)
             _migrated.add(resolved)
     return engine
+
+
+def checkpoint_sqlite(engine: Engine) -> None:
+    """Copy a SQLite database's write-ahead log into the file and truncate the log.
+
+    After a purge or a replaced reference the old content is zeroed in the pages
+    (``secure_delete``), but earlier versions of those pages may still sit in the
+    ``-wal`` file until a checkpoint; ``TRUNCATE`` empties it. No-op elsewhere.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cur.close()
+    finally:
+        raw.close()
 
 
 def read_engine(engine: Engine) -> Engine:

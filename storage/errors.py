@@ -15,6 +15,10 @@ class SchemaConflictError(SchemaError):
     """Raised when a change to a model's schema conflicts with what is stored."""
 
 
+class ConcurrentSchemaChangeError(SchemaConflictError):
+    """Raised when a model's schema changed between reading it and writing a batch."""
+
+
 class UnknownModelError(StorageError, LookupError):
     """Raised when a model name is not registered."""
 
@@ -25,3 +29,11 @@ class DuplicateModelError(StorageError, ValueError):
 
 class DatabaseUnavailableError(StorageError, ConnectionError):
     """Raised when the database cannot be reached."""
+
+
+class UnknownComparisonError(StorageError, LookupError):
+    """Raised when a comparison name is not defined."""
+
+
+class ComparisonError(StorageError, ValueError):
+    """Raised when a comparison cannot be defined (name taken, models unfit)."""

@@ -17,6 +17,18 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 LOCK_NAMESPACE = 0x6477  # "dw": keeps driftwarden's advisory keys apart from others
+WRITE_LOCK_NAMESPACE = 0x6469  # "di": a model's log writes (ingest, labels, purge)
+
+
+def write_lock_key(model_id: int) -> int:
+    """PostgreSQL advisory key of a model's write lock (held for one write transaction).
+
+    Ingest, label backfill and purge of one model take it (``pg_advisory_xact_lock``) so
+    that each sees the others' committed rows: under READ COMMITTED a batch that ran
+    beside another with the same ids used to count rows as stored that the other had
+    inserted. SQLite needs none: ``BEGIN IMMEDIATE`` already serialises writers.
+    """
+    return (WRITE_LOCK_NAMESPACE << 32) | model_id
 
 
 @contextmanager

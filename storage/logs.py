@@ -27,6 +27,9 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    func,
+    literal,
+    select,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -92,6 +95,21 @@ def add_log_column(conn: Connection, model: Model, column: ModelColumn) -> None:
 
     ops = Operations(MigrationContext.configure(conn))
     ops.add_column(model.log_table, Column(column.physical, sql_type(column.dtype), nullable=True))
+
+
+def next_timestamp(conn: Connection, model: Model, at_us: int | None) -> int | None:
+    """Epoch µs of the model's first logged row at or after ``at_us`` (any row if ``None``).
+
+    One index seek on the timestamp index: the pass uses it to visit only the windows
+    that hold rows.
+    """
+    table = log_table(model)
+    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
+    query = select(func.min(ts))
+    if at_us is not None:
+        query = query.where(ts >= literal(int(at_us), BigInteger))
+    value = conn.scalar(query)
+    return None if value is None else int(value)
 
 
 def physical_map(model: Model) -> dict[str, str]:

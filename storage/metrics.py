@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -238,6 +239,33 @@ def ingest_totals(session: Session, model: Model) -> dict[str, int]:
     return dict(
         zip(("received", "stored", "already_present", "quarantined"), map(int, row), strict=True)
     )
+
+
+def coerced_to_missing(
+    session: Session,
+    model: Model,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, int]:
+    """Values stored as missing because they were sent as missing-value text, per column.
+
+    Summed over the model's batches received in ``[since, until)`` (each batch counts
+    the rows it stored: a re-sent row is not counted again). Columns without any are
+    left out.
+    """
+    query = select(IngestBatch.coerced_to_missing).where(
+        IngestBatch.model_id == model.id, IngestBatch.coerced_to_missing.is_not(None)
+    )
+    if since is not None:
+        query = query.where(IngestBatch.received_at >= since)
+    if until is not None:
+        query = query.where(IngestBatch.received_at < until)
+    totals: dict[str, int] = {}
+    for text in session.scalars(query):
+        for column, n in json.loads(text or "{}").items():
+            totals[column] = totals.get(column, 0) + int(n)
+    return totals
 
 
 def last_window(session: Session, model: Model) -> WindowRun | None:

@@ -83,6 +83,9 @@ class Model(Base):
     log_table: Mapped[str] = mapped_column(String(32))
     next_column: Mapped[int] = mapped_column(default=0)
     retention_days: Mapped[int | None]
+    # overrides of ``storage.schema.IngestPolicy`` (plausible times, missing-value text);
+    # ``None``: the defaults (migration 0003)
+    ingest_policy: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -144,7 +147,13 @@ class ModelArtifact(Base):
 
 
 class IngestBatch(Base):
-    """One ``log`` / ``ingest`` call: what was stored, already present, quarantined."""
+    """One ``log`` / ``ingest`` call: what was stored, already present, quarantined.
+
+    ``n_rows = stored + already_present + quarantined + already_quarantined``;
+    ``quarantined`` counts rows this batch added to the quarantine, ``already_quarantined``
+    bad rows that an earlier batch had quarantined already (same row key), so the sum of
+    ``quarantined`` over batches is the number of distinct quarantined rows.
+    """
 
     __tablename__ = "ingest_batch"
 
@@ -158,13 +167,26 @@ class IngestBatch(Base):
     already_present: Mapped[int]
     conflicts: Mapped[int]
     quarantined: Mapped[int]
+    # migration 0003
+    already_quarantined: Mapped[int] = mapped_column(default=0, server_default="0")
+    # JSON text {column: count} of values stored as missing that were sent as text
+    # ("NA", "null" ...) among the rows this batch stored; None when there were none
+    coerced_to_missing: Mapped[str | None] = mapped_column(Text)
 
 
 class QuarantinedRow(Base):
-    """A row that failed validation or conflicts with a stored row, kept with its reason."""
+    """A row that failed validation or conflicts with a stored row, kept with its reason.
+
+    ``row_key`` (sha256 of model, kind and the row's original values) is unique per
+    model, so re-sending a file quarantines each bad row once (migration 0003; rows
+    quarantined before it have no key).
+    """
 
     __tablename__ = "quarantine"
-    __table_args__ = (Index("ix_quarantine_model_ts", "model_id", "ts"),)
+    __table_args__ = (
+        Index("ix_quarantine_model_ts", "model_id", "ts"),
+        UniqueConstraint("model_id", "row_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
@@ -177,6 +199,7 @@ class QuarantinedRow(Base):
     kind: Mapped[str] = mapped_column(String(16))  # invalid | conflict | unknown_id
     values: Mapped[str] = mapped_column(Text)  # original values, JSON text
     received_at: Mapped[int] = mapped_column(BigInteger)  # epoch microseconds
+    row_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class WindowRun(Base):
@@ -356,4 +379,121 @@ class ReportExport(Base):
     software_version: Mapped[str] = mapped_column(String(32))
     signature: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key of the HTTP collector (``driftwarden keys``); only a salted hash is kept.
+
+    The key a client sends is ``dwk_<key_id>_<secret>``: ``key_id`` finds the row, the
+    secret is checked against ``secret_hash`` (scrypt with the row's own ``salt``;
+    ``algorithm`` names the parameters). ``scope`` is ``ingest``, ``read`` or ``admin``;
+    ``model`` restricts the key to one model (``None``: every model). Migration 0004.
+    """
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    salt: Mapped[str] = mapped_column(String(64))  # hex
+    secret_hash: Mapped[str] = mapped_column(String(128))  # hex
+    algorithm: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class Comparison(Base):
+    """A candidate model compared with a baseline (``driftwarden compare add``).
+
+    ``mode`` is ``shadow`` (both score the same requests, joined on the id) or ``split``
+    (each its own traffic; ``split`` is the candidate's declared share). A model is the
+    candidate of at most one comparison: the comparison's results are stored as metric
+    results of the candidate (analyzer ``comparison``). ``config`` holds the comparison
+    settings (``monitors.compare.ComparisonConfig``). Migration 0005.
+    """
+
+    __tablename__ = "comparison"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    baseline_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("model.id", ondelete="CASCADE"), unique=True
+    )
+    mode: Mapped[str] = mapped_column(String(16))
+    split: Mapped[float | None]
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComparisonWindow(Base):
+    """One compared window: the row and label counts of both models it was computed on."""
+
+    __tablename__ = "comparison_window"
+    __table_args__ = (UniqueConstraint("comparison_id", "window_start", "window_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(
+        ForeignKey("comparison.id", ondelete="CASCADE"), index=True
+    )
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    n_baseline: Mapped[int]
+    n_candidate: Mapped[int]
+    n_labels_baseline: Mapped[int]
+    n_labels_candidate: Mapped[int]
+    verdict: Mapped[str | None] = mapped_column(String(24))
+    analyzed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelSource(Base):
+    """Where a model's window summaries are computed (migration 0006).
+
+    ``executor``: ``postgres`` (push-down into the store's log table) or ``spark``
+    (``source`` is ``parquet:PATH`` or ``spark:TABLE``, a log that stays in the data lake).
+    A model without a row uses the in-memory path.
+    """
+
+    __tablename__ = "model_source"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"), unique=True)
+    executor: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SummarySpecRow(Base):
+    """The bins a model's window summaries are counted on, per reference (gzip JSON)."""
+
+    __tablename__ = "summary_spec"
+    __table_args__ = (UniqueConstraint("model_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    reference_version: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WindowSummaryRow(Base):
+    """One analysed window's summary (gzip JSON), kept after its rows are purged."""
+
+    __tablename__ = "window_summary"
+    __table_args__ = (UniqueConstraint("model_id", "window_start", "window_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    reference_version: Mapped[int]
+    spec_sha256: Mapped[str] = mapped_column(String(64))
+    format_version: Mapped[int]
+    executor: Mapped[str] = mapped_column(String(16))
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

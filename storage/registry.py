@@ -11,13 +11,20 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.errors import DuplicateModelError, SchemaConflictError, SchemaError, UnknownModelError
 from storage.logs import add_log_column, create_log_table, physical_name
 from storage.models import Model, ModelArtifact, ModelColumn, ReferenceDataset
-from storage.schema import ColumnSpec, DType, ModelSchema, Role, validate_model_name
+from storage.schema import (
+    ColumnSpec,
+    DType,
+    IngestPolicy,
+    ModelSchema,
+    Role,
+    validate_model_name,
+)
 
 WINDOW_RE = re.compile(r"^(\d+)(m|h|d|w|mo)$")
 
@@ -71,6 +78,7 @@ def create_model(
     window: str = "1d",
     config: dict[str, Any] | None = None,
     retention_days: int | None = None,
+    policy: IngestPolicy | None = None,
 ) -> Model:
     """Register a model and create its prediction log table (in the caller's transaction).
 
@@ -96,6 +104,9 @@ def create_model(
         log_table="pending",
         next_column=0,
         retention_days=retention_days,
+        ingest_policy=(
+            policy.model_dump(mode="json", exclude_defaults=True) if policy is not None else None
+        ),
     )
     session.add(model)
     session.flush()
@@ -108,8 +119,16 @@ def create_model(
 
 
 def _append_column(model: Model, spec: ColumnSpec) -> ModelColumn:
-    position = model.next_column
-    column = ModelColumn(
+    column = _new_column(model, spec, model.next_column)
+    model.columns.append(column)
+    model.next_column = column.position + 1
+    return column
+
+
+def _new_column(model: Model, spec: ColumnSpec, position: int) -> ModelColumn:
+    """A ``model_column`` row for ``spec`` at ``position`` (not attached to the model)."""
+    return ModelColumn(
+        model_id=model.id,
         position=position,
         name=spec.name,
         physical=physical_name(position),
@@ -117,19 +136,11 @@ def _append_column(model: Model, spec: ColumnSpec) -> ModelColumn:
         dtype=spec.dtype.value,
         categorical=spec.categorical,
     )
-    model.columns.append(column)
-    model.next_column = position + 1
-    return column
 
 
-def add_columns(session: Session, model: Model, specs: Sequence[ColumnSpec]) -> list[ModelColumn]:
-    """Schema evolution: add new nullable feature/sensitive columns to a model.
-
-    A column whose name exists with another type is a :class:`SchemaConflictError`
-    and nothing changes.
-    """
-    schema = model_schema(model)
-    existing = {c.name: c for c in schema.columns}
+def _checked_new_specs(model: Model, specs: Sequence[ColumnSpec]) -> list[ColumnSpec]:
+    """The specs not yet in the schema; another role than feature/sensitive or type raises."""
+    existing = {c.name: c for c in model_schema(model).columns}
     new: list[ColumnSpec] = []
     for spec in specs:
         if spec.role not in (Role.FEATURE, Role.SENSITIVE):
@@ -146,8 +157,34 @@ def add_columns(session: Session, model: Model, specs: Sequence[ColumnSpec]) -> 
                 )
             continue
         new.append(spec)
+    return new
+
+
+def plan_columns(
+    model: Model, specs: Sequence[ColumnSpec]
+) -> tuple[ModelSchema, list[ModelColumn]]:
+    """The schema after adding ``specs`` and the new ``model_column`` rows; changes nothing.
+
+    For writers that apply the change in their own transaction
+    (:func:`storage.bulk.add_log_columns`). Raises as :func:`add_columns`.
+    """
+    schema = model_schema(model)
+    columns: list[ModelColumn] = []
+    for spec in _checked_new_specs(model, specs):
+        schema = schema.with_column(spec)
+        columns.append(_new_column(model, spec, model.next_column + len(columns)))
+    return schema, columns
+
+
+def add_columns(session: Session, model: Model, specs: Sequence[ColumnSpec]) -> list[ModelColumn]:
+    """Schema evolution: add new nullable feature/sensitive columns to a model.
+
+    A column whose name exists with another type is a :class:`SchemaConflictError`
+    and nothing changes.
+    """
+    schema = model_schema(model)
     added: list[ModelColumn] = []
-    for spec in new:
+    for spec in _checked_new_specs(model, specs):
         schema = schema.with_column(spec)
         column = _append_column(model, spec)
         session.flush()
@@ -158,6 +195,11 @@ def add_columns(session: Session, model: Model, specs: Sequence[ColumnSpec]) -> 
     return added
 
 
+def ingest_policy(model: Model) -> IngestPolicy:
+    """The model's ingest policy: its stored overrides over the documented defaults."""
+    return IngestPolicy.model_validate(model.ingest_policy or {})
+
+
 def update_model(
     session: Session,
     model: Model,
@@ -165,8 +207,11 @@ def update_model(
     config: dict[str, Any] | None = None,
     window: str | None = None,
     retention_days: int | None = None,
+    policy: IngestPolicy | None = None,
 ) -> Model:
-    """Change a model's analysis config, window size or retention."""
+    """Change a model's analysis config, window size, retention or ingest policy."""
+    if policy is not None:
+        model.ingest_policy = policy.model_dump(mode="json", exclude_defaults=True)
     if config is not None:
         model.config = config
     if window is not None:
@@ -183,8 +228,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def set_reference(session: Session, model: Model, frame: pd.DataFrame) -> ReferenceDataset:
-    """Store a new version of the model's reference dataset (Parquet bytes)."""
+def set_reference(
+    session: Session, model: Model, frame: pd.DataFrame, *, replace: bool = False
+) -> ReferenceDataset:
+    """Store a new version of the model's reference dataset (Parquet bytes).
+
+    With ``replace`` every older version is deleted (on SQLite its bytes are zeroed:
+    ``secure_delete``), e.g. to remove a reference that holds sensitive values; the new
+    version keeps counting up, so results stay tied to the version they used.
+    """
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf, compression="zstd")
     data = buf.getvalue()
@@ -199,6 +251,12 @@ def set_reference(session: Session, model: Model, frame: pd.DataFrame) -> Refere
     )
     session.add(ref)
     session.flush()
+    if replace:
+        session.execute(
+            delete(ReferenceDataset).where(
+                ReferenceDataset.model_id == model.id, ReferenceDataset.version < version
+            )
+        )
     return ref
 
 
@@ -260,6 +318,8 @@ __all__ = [
     "DType",
     "add_columns",
     "create_model",
+    "ingest_policy",
+    "plan_columns",
     "get_model",
     "latest_artifact",
     "list_models",

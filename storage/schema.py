@@ -14,7 +14,12 @@ Rules:
 * for classification tasks, ``prediction`` and ``label`` are categorical and the
   schema lists the known ``classes``; ``score`` is the probability of
   ``positive_class`` (binary classification);
-* ``prediction_id`` values are stored as strings; timestamps as UTC.
+* ``prediction_id`` values are stored as strings; timestamps as UTC;
+* ``labels_with_predictions`` says whether logged rows carry their label (else labels
+  arrive later by backfill, and a batch without them is normal).
+
+:class:`IngestPolicy` is what ingest accepts for a model (plausible timestamps, text that
+counts as missing); it is stored with the model, beside the schema (docs/ingest.md).
 
 The schema is pure data (pydantic) so that it serialises, hashes and is shared by
 :mod:`storage` (to build tables) and :mod:`monitors` (to validate and analyse).
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -133,6 +139,9 @@ class ModelSchema(BaseModel):
     columns: tuple[ColumnSpec, ...]
     classes: tuple[Scalar, ...] | None = None
     positive_class: Scalar | None = None
+    #: labels are sent in the same rows as the predictions (else they come later, by
+    #: ``labels`` backfill, and a logged batch without them is normal)
+    labels_with_predictions: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ModelSchema:
@@ -257,8 +266,8 @@ class ModelSchema(BaseModel):
         return col.kind
 
     def drift_columns(self) -> list[ColumnSpec]:
-        """Columns checked for drift: features, prediction, score and label."""
-        out = list(self.features) + [self.prediction]
+        """Columns checked for drift: features, sensitive attributes, prediction, score, label."""
+        out = list(self.features) + list(self.sensitive) + [self.prediction]
         for col in (self.score, self.label):
             if col is not None:
                 out.append(col)
@@ -269,6 +278,64 @@ class ModelSchema(BaseModel):
         if spec.name in self.names:
             raise SchemaError(f"column {spec.name!r} is already in the schema")
         return self.model_copy(update={"columns": (*self.columns, spec)})
+
+
+#: Text that counts as a missing value in every column but the id (pandas' default list of
+#: ``read_csv`` without the empty string, which is always missing). Documented in docs/ingest.md.
+DEFAULT_MISSING_VALUES: tuple[str, ...] = (
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+
+
+class IngestPolicy(BaseModel):
+    """What ingest accepts for one model (stored with the model; defaults documented here).
+
+    Attributes
+    ----------
+    min_timestamp
+        Rows timed before this are quarantined as implausible (default 2000-01-01 UTC).
+    max_future
+        Rows timed more than this after the moment of ingest are quarantined (default 1 day).
+    missing_values
+        Text values (compared after stripping blanks) that are stored as missing in every
+        column but the id, and counted per column as ``coerced_to_missing``. A blank value
+        is always missing; an id is never compared with this list (``NA`` is a valid id).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_timestamp: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_future: timedelta = timedelta(days=1)
+    missing_values: tuple[str, ...] = DEFAULT_MISSING_VALUES
+
+    @field_validator("min_timestamp")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @field_validator("max_future")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError(f"max_future must not be negative; got {value}")
+        return value
 
 
 def validate_model_name(name: str) -> str:
@@ -323,6 +390,7 @@ def infer_schema(
     latency_ms: str | None = None,
     features: Sequence[str] | None = None,
     positive_class: Scalar | None = None,
+    labels_with_predictions: bool = False,
 ) -> ModelSchema:
     """Infer a :class:`ModelSchema` from a reference DataFrame with the roles named.
 
@@ -359,7 +427,11 @@ def infer_schema(
         positive_class = classes[-1]
     try:
         return ModelSchema(
-            task=task, columns=tuple(specs), classes=classes, positive_class=positive_class
+            task=task,
+            columns=tuple(specs),
+            classes=classes,
+            positive_class=positive_class,
+            labels_with_predictions=labels_with_predictions,
         )
     except ValueError as exc:
         raise SchemaError(str(exc)) from exc

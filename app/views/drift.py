@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import charts, data, widgets
+from app import format as fmt
 
 st.title("Drift")
 url = data.database_url()
@@ -16,17 +17,38 @@ if scores.empty:
     st.stop()
 
 latest = scores[scores["window_start"] == scores["window_start"].max()]
-drifting = sorted(latest.loc[latest["drifted"] == 1, "feature"])
-st.metric("Features drifting in the last window", f"{len(drifting)} of {len(latest)}")
+is_feature = latest["feature"].isin(info.features)
+drifting = sorted(latest.loc[is_feature & (latest["drifted"] == 1), "feature"])
+outputs = sorted(latest.loc[~is_feature & (latest["drifted"] == 1), "feature"])
+cols = st.columns(2)
+cols[0].metric(
+    "Features drifting in the last window", f"{len(drifting)} of {int(is_feature.sum())}"
+)
+cols[1].metric(
+    "Prediction, score or label drifting",
+    fmt.names(outputs) if outputs else "none",
+    help="Columns that are not model inputs; not counted among the features.",
+)
 if drifting:
-    st.write("Drifting now: " + ", ".join(f"**{f}**" for f in drifting))
+    st.markdown(
+        f"Drifting now (window of {fmt.day(latest['window_start'].max())}): "
+        + fmt.names(drifting, bold=True)
+    )
 st.subheader("Drift score by feature and window")
 st.caption("Colour: Jensen-Shannon distance to the reference; a dot marks a detected drift.")
-st.altair_chart(charts.drift_heatmap(scores), width="stretch")
+st.altair_chart(charts.drift_heatmap(scores, window=info.window), width="stretch")
 share = data.dataset_drift(url, model, start, end)
 if not share.empty:
+    st.subheader("Dataset drift")
+    st.caption(
+        "dataset_drift_share: share of the features that drift; domain_classifier_auc: how "
+        "well a classifier tells the window from the reference (0.5 = not at all). Dashed: "
+        "each metric's threshold."
+    )
     st.altair_chart(
-        charts.metric_over_time(share, color="metric", title="dataset drift"),
+        charts.metric_over_time(
+            share, color="metric", title="dataset drift", window=info.window, value_format=".3f"
+        ),
         width="stretch",
     )
 
@@ -42,27 +64,28 @@ feature = widgets.choice_param(
 detail = data.feature_drift(url, model, feature, start, end)
 detected = detail[detail["metric"] == "drift_detected"]
 if detected.empty:
-    st.info(f"No drift verdicts for {feature!r} in this period.")
+    st.info(f"No drift verdicts for {fmt.md(feature)} in this period.")
     st.stop()
 last = detected.iloc[-1]
 d = last["details"] or {}
 since = data.drift_since(detected)
-cols = st.columns(4)
+cols = st.columns([1, 1, 1, 2])
 cols[0].metric("Verdict (last window)", "drift" if last["value"] == 1 else str(last["status"]))
-cols[1].metric("Test used", str(d.get("method", "—")))
-cols[2].metric("Statistic", "—" if d.get("statistic") is None else f"{d['statistic']:.4g}")
-cols[3].metric(
-    "Threshold", "—" if last["threshold"] != last["threshold"] else f"{last['threshold']:.4g}"
-)
-st.write(f"**Why this test:** {d.get('reason', 'not recorded')}")
+cols[1].metric("Statistic", fmt.num(d.get("statistic"), 4))
+cols[2].metric("Threshold", fmt.num(last["threshold"], 4))
+cols[3].markdown(f"**Test used**  \n{fmt.md(d.get('method', '—'))}")
+st.markdown(f"**Why this test:** {fmt.md(d.get('reason', 'not recorded'))}")
 if d.get("p_value") is not None:
-    st.write(f"p-value {d['p_value']:.4g} (drift when below the threshold).")
+    st.markdown(f"p-value {fmt.num(d['p_value'], 4)} (drift when below the threshold).")
 if since is not None:
-    st.write(f"Drifting since the window starting **{since:%Y-%m-%d}**.")
+    st.markdown(f"Drifting since the window starting **{since:%Y-%m-%d}**.")
 method = d.get("method")
 series = detail[detail["metric"] == method] if method else detail.iloc[0:0]
 if not series.empty:
-    st.altair_chart(charts.metric_over_time(series, title=f"{method} ({feature})"), width="stretch")
+    st.altair_chart(
+        charts.metric_over_time(series, title=f"{method} ({feature})", window=info.window),
+        width="stretch",
+    )
 psi = detail[(detail["metric"] == "psi") & detail["details"].map(bool)]
 if not psi.empty:
     windows = psi["window_start"].dt.strftime("%Y-%m-%d").tolist()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import charts, data, widgets
+from app import format as fmt
 
 st.title("Explanations")
 url = data.database_url()
@@ -12,7 +13,7 @@ start, end = widgets.period_picker(info)
 widgets.caption_period(model, start, end)
 if not info.has_artifact:
     st.info(
-        f"Model {model!r} has no stored artifact, so there are no SHAP explanations. Store "
+        f"Model {fmt.md(model)} has no stored artifact, so there are no SHAP explanations. Store "
         "the fitted model with `Client(url).set_artifact(NAME, model)` and run "
         "`driftwarden run`."
     )
@@ -28,7 +29,7 @@ else:
     method = (about["details"].iloc[-1] or {}) if not about.empty else {}
     st.subheader("Global importance (last window)")
     if method.get("reason"):
-        st.caption(f"Explainer: {method.get('method')} — {method['reason']}")
+        st.caption(f"Explainer: {fmt.md(method.get('method'))} — {fmt.md(method['reason'])}")
     st.altair_chart(charts.bars(last, x="value", y="feature", title="mean |SHAP|"), width="stretch")
     st.subheader("Attribution drift")
     drift = values[values["metric"] == "attribution_drift"]
@@ -38,15 +39,22 @@ else:
         cols = st.columns(2)
         cols[0].metric(
             "Largest change of a feature's attribution share",
-            f"{latest['value']:.3f}",
-            help=f"threshold {latest['threshold']:.3f}",
+            fmt.fixed(latest["value"], 3),
+            help=f"threshold {fmt.fixed(latest['threshold'], 3)}",
         )
         cols[1].metric("Verdict (last window)", str(latest["status"]))
-        st.altair_chart(charts.metric_over_time(drift, title="max |share change|"))
+        st.altair_chart(
+            charts.metric_over_time(drift, title="max |share change|", window=info.window),
+            width="stretch",
+        )
     if not shares.empty:
         st.altair_chart(
             charts.metric_over_time(
-                shares, color="feature", title="attribution share", thresholds=False
+                shares,
+                color="feature",
+                title="attribution share",
+                thresholds=False,
+                window=info.window,
             ),
             width="stretch",
         )
@@ -59,15 +67,22 @@ if prediction_id:
     st.query_params["id"] = prediction_id
     explained = data.explain_prediction(url, model, prediction_id)
     if explained is None:
-        st.warning(f"No logged prediction of {model!r} has the id {prediction_id!r}.")
+        st.warning(f"No logged prediction of {fmt.md(model)} has the id '{fmt.md(prediction_id)}'.")
     else:
-        st.write(
-            f"Prediction **{explained.prediction_id}** at {explained.at:%Y-%m-%d %H:%M:%S} UTC: "
-            f"model output {explained.model_output:.4f} ({explained.output}) = base value "
-            f"{explained.base_value:.4f} + the attributions below ({explained.method} explainer)."
+        st.markdown(
+            f"Prediction **{fmt.md(explained.prediction_id)}** at "
+            f"{fmt.when(explained.at, seconds=True)} UTC: model output "
+            f"{explained.model_output:.4f} ({fmt.md(explained.output)}) = base value "
+            f"{explained.base_value:.4f} + the attributions below "
+            f"({fmt.md(explained.method)} explainer)."
         )
         st.altair_chart(
             charts.bars(explained.attributions, x="attribution", y="feature", title="SHAP value"),
             width="stretch",
         )
-        st.dataframe(explained.attributions, hide_index=True)
+        st.dataframe(
+            fmt.display_frame(
+                explained.attributions, formats={"attribution": lambda v: fmt.fixed(v, 4)}
+            ),
+            hide_index=True,
+        )

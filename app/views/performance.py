@@ -3,6 +3,8 @@
 import streamlit as st
 
 from app import charts, data, widgets
+from app import format as fmt
+from app.estimated import section as estimated_section
 
 st.title("Performance")
 url = data.database_url()
@@ -12,7 +14,7 @@ start, end = widgets.period_picker(info)
 widgets.caption_period(model, start, end)
 if not info.has_label:
     st.info(
-        f"Model {model!r} has no label column, so only latency can be measured. Register "
+        f"Model {fmt.md(model)} has no label column, so only latency can be measured. Register "
         "the model with `--label COLUMN` to get accuracy, ROC AUC and calibration."
     )
 values = data.analyzer_values(url, model, "performance", start, end)
@@ -31,7 +33,7 @@ labelled = shapes[
 runs = data.windows(url, model, start, end)
 n_rows, n_labels = int(runs["n_rows"].sum()), int(runs["n_labels"].sum())
 cols = st.columns(3)
-cols[0].metric("Label coverage (period)", f"{n_labels / n_rows:.1%}" if n_rows else "—")
+cols[0].metric("Label coverage (period)", fmt.pct(n_labels / n_rows if n_rows else None, 1))
 cols[1].metric("Labelled rows", f"{n_labels:,} of {n_rows:,}")
 cols[2].metric("Windows with labels", f"{int((runs['n_labels'] > 0).sum())} of {len(runs)}")
 if n_labels == 0 and info.has_label:
@@ -47,12 +49,15 @@ if n_labels and not unlabelled.empty:
         f"{unlabelled.min():%Y-%m-%d}: their performance is shown as soon as labels arrive."
     )
 
+estimated_section(url, model, window=info.window, start=start, end=end, realized=values, runs=runs)
 available = [m for m in values["metric"].unique() if m not in ("confusion_matrix",)]
 default = [m for m in ("accuracy", "roc_auc", "f1", "label_coverage") if m in available]
 chosen = st.multiselect("Metrics", sorted(available), default=default or sorted(available)[:3])
 if chosen:
     st.altair_chart(
-        charts.metric_over_time(values[values["metric"].isin(chosen)], color="metric"),
+        charts.metric_over_time(
+            values[values["metric"].isin(chosen)], color="metric", window=info.window
+        ),
         width="stretch",
     )
 left, right = st.columns(2)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import actions, auth, data, widgets
+from app import format as fmt
 
 MIME = {
     "html": "text/html",
@@ -26,10 +27,12 @@ actions.show_flash()
 
 st.subheader("Export")
 if not info.sensitive:
-    st.info(f"Model {model!r} has no sensitive attributes: there is no fairness report to export.")
+    st.info(
+        f"Model {fmt.md(model)} has no sensitive attributes: there is no fairness report to export."
+    )
 elif not auth.may_export():
     st.warning(
-        f"Only auditors may export reports; {auth.current_user()} is not on the list "
+        f"Only auditors may export reports; {fmt.md(auth.current_user())} is not on the list "
         "([driftwarden] auditors in .streamlit/secrets.toml)."
     )
 else:
@@ -38,7 +41,7 @@ else:
             "Sensitive attributes", list(info.sensitive), default=list(info.sensitive)
         )
         formats = st.multiselect("Formats", list(FORMATS), default=["html", "json"])
-        st.caption(f"Period: {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC (sidebar).")
+        st.caption(f"Period: {fmt.when(start)} – {fmt.when(end)} UTC (sidebar).")
         if st.form_submit_button("Export report", type="primary"):
             if not formats or not attributes:
                 st.error("Choose at least one format and one attribute.")
@@ -55,7 +58,7 @@ else:
 for name, blob in st.session_state.get("dw_report_files", []):
     suffix = name.rsplit(".", 1)[-1]
     st.download_button(
-        f"Download {name}", blob, file_name=name, mime=MIME.get(suffix), key=f"dl_{name}"
+        f"Download {fmt.md(name)}", blob, file_name=name, mime=MIME.get(suffix), key=f"dl_{name}"
     )
 
 st.subheader("Verify a file")
@@ -65,6 +68,9 @@ uploaded = st.file_uploader(
 if uploaded is not None:
     result = data.verify_report(url, uploaded.getvalue(), uploaded.name)
     show = {"verified": st.success, "altered": st.error, "unknown": st.warning}[result.status]
-    show(f"{uploaded.name}: **{result.status}** ({result.format or 'unknown format'})")
+    show(
+        f"{fmt.md(uploaded.name)}: **{result.status}** "
+        f"({fmt.md(result.format or 'unknown format')})"
+    )
     for reason in result.reasons:
-        st.write(f"- {reason}")
+        st.markdown(f"- {fmt.md(reason)}")

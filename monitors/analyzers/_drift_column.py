@@ -1,4 +1,8 @@
-"""The drift verdict of one column: count or sort the window, compute metrics, decide."""
+"""The drift of one column: count or sort the window, compute metrics, decide.
+
+A ``significant_effect`` verdict taken here is provisional: the window's false-discovery
+step (:func:`monitors.analyzers._drift_policy.apply_policy`) finishes it.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from numpy.typing import NDArray
 from monitors.analyzers import _drift_stats as st
 from monitors.analyzers._drift_config import CATEGORICAL_METRICS, NUMERIC_METRICS, DriftConfig
 from monitors.analyzers._drift_json import json_scalar
-from monitors.analyzers._drift_method import choose_method
 from monitors.analyzers._drift_metrics import categorical_metrics, numeric_metrics
+from monitors.analyzers._drift_policy import Decision, decide, effect_value
 from monitors.analyzers._drift_reference import category_counts, finite_values
 from monitors.analyzers._drift_types import (
     CategoricalProfile,
@@ -46,14 +50,18 @@ def insufficient(
         MetricValue(m, None, None, config.threshold_for(column, m), None, {}) for m in metrics
     )
     method = metrics[0]
+    override = config.features.get(column)
+    forced = override.method if override is not None else None
+    effect = "wasserstein_normed" if kind == Kind.NUMERIC.value else "jensenshannon"
+    policy = config.policy_for(column)
     return ColumnDrift(
         column=column,
         kind=kind,
-        method=method,
+        method=forced if forced in metrics else method,
         reason=reason,
         statistic=None,
         p_value=None,
-        threshold=config.threshold_for(column, method),
+        threshold=config.threshold_for(column, forced if forced in metrics else method),
         drifted=False,
         status=INSUFFICIENT_DATA,
         n_reference=n_ref,
@@ -62,6 +70,11 @@ def insufficient(
         n_missing_current=n_missing_cur,
         metrics=values,
         details=dict(details or {}),
+        policy=policy,
+        rule="method" if forced in metrics else policy,
+        p_metric=method,
+        effect_metric=effect,
+        effect_threshold=config.effect_threshold_for(column, effect),
     )
 
 
@@ -69,38 +82,48 @@ def _finish(
     column: str,
     kind: str,
     metrics: list[MetricValue],
-    method: str,
-    reason: str,
-    n_ref: int,
-    n_cur: int,
-    n_missing_ref: int,
-    n_missing_cur: int,
+    decision: Decision,
+    sizes: tuple[int, int, int, int],
     details: dict[str, Any],
+    config: DriftConfig,
 ) -> ColumnDrift:
-    """The column result, its verdict taken from the deciding metric ``method``."""
-    decider = next(m for m in metrics if m.metric == method)
+    """The column result. A ``significant_effect`` verdict is provisional (unadjusted p-value)
+    until :func:`monitors.analyzers._drift_policy.apply_policy` runs over the window."""
+    decider = next(m for m in metrics if m.metric == decision.method)
+    effect = effect_value(metrics, decision.effect_metric)
+    if decision.rule == "significant_effect":
+        threshold = config.threshold_for(column, decision.p_metric)
+        p = decider.p_value
+        drifted = p is not None and p < threshold and effect is not None
+        drifted = drifted and effect >= decision.effect_threshold  # type: ignore[operator]
+    else:
+        threshold, drifted = decider.threshold, bool(decider.drifted)
     return ColumnDrift(
         column=column,
         kind=kind,
-        method=method,
-        reason=reason,
+        method=decision.method,
+        reason=decision.reason,
         statistic=decider.value,
         p_value=decider.p_value,
-        threshold=decider.threshold,
-        drifted=bool(decider.drifted),
-        status=DRIFT if decider.drifted else OK,
-        n_reference=n_ref,
-        n_current=n_cur,
-        n_missing_reference=n_missing_ref,
-        n_missing_current=n_missing_cur,
+        threshold=threshold,
+        drifted=bool(drifted),
+        status=DRIFT if drifted else OK,
+        n_reference=sizes[0],
+        n_current=sizes[1],
+        n_missing_reference=sizes[2],
+        n_missing_current=sizes[3],
         metrics=tuple(metrics),
         details=details,
+        policy=config.policy_for(column),
+        rule=decision.rule,
+        p_metric=decision.p_metric,
+        effect_metric=decision.effect_metric,
+        effect_size=effect,
+        effect_threshold=decision.effect_threshold,
     )
 
 
-def numeric_column(
-    profile: NumericProfile, series: pd.Series, config: DriftConfig, n_bins: int
-) -> ColumnDrift:
+def numeric_column(profile: NumericProfile, series: pd.Series, config: DriftConfig) -> ColumnDrift:
     """Drift of a numeric window column against its reference profile."""
     name = profile.column
     cur, n_missing, n_inf = finite_values(series)
@@ -119,12 +142,10 @@ def numeric_column(
         profile.sorted_values, cur_sorted, keep_values_up_to=config.discrete_max_unique
     )
     discrete = cmp.values is not None
-    metrics, available = numeric_metrics(profile, cur_sorted, cmp, config, n_bins)
-    method, reason = choose_method(
-        name, "numeric", n_ref, cmp.n_unique, discrete, True, available, config
-    )
+    metrics, available = numeric_metrics(profile, cur_sorted, cmp, config)
+    decision = decide(name, "numeric", n_ref, cmp.n_unique, discrete, True, available, config)
     details["discrete"] = discrete
-    return _finish(name, Kind.NUMERIC.value, metrics, method, reason, *counts, details)
+    return _finish(name, Kind.NUMERIC.value, metrics, decision, counts, details, config)
 
 
 def _aligned_counts(
@@ -161,21 +182,13 @@ def categorical_column(
         return insufficient(name, profile.kind, CATEGORICAL_METRICS, config, reason, *sizes)
     categories, ref_counts, cur_counts, unseen = _aligned_counts(profile, cats, counts)
     metrics = categorical_metrics(name, categories, ref_counts, cur_counts, config)
-    method, reason = choose_method(
-        name,
-        profile.kind,
-        n_ref,
-        len(categories),
-        True,
-        False,
-        {m.metric for m in metrics},
-        config,
-    )
+    available = {m.metric for m in metrics}
+    decision = decide(name, profile.kind, n_ref, len(categories), True, False, available, config)
     details = {
         "unseen_categories": [json_scalar(c) for c, _ in unseen],
         "n_unseen_current": int(sum(n for _, n in unseen)),
     }
-    return _finish(name, profile.kind, metrics, method, reason, *sizes, details)
+    return _finish(name, profile.kind, metrics, decision, sizes, details, config)
 
 
 def column_result(
@@ -201,5 +214,5 @@ def column_result(
             0,
         )
     if isinstance(profile, NumericProfile):
-        return numeric_column(profile, current[name], config, config.n_bins)
+        return numeric_column(profile, current[name], config)
     return categorical_column(profile, current[name], config)

@@ -26,6 +26,8 @@ NumericMethod = Literal[
     "ks", "wasserstein_normed", "psi", "jensenshannon", "kl", "anderson_darling"
 ]
 CategoricalMethod = Literal["chi2", "z_test", "psi", "jensenshannon", "tvd"]
+Policy = Literal["significant_effect", "evidently"]
+"""How a column's verdict is taken (see :mod:`monitors.analyzers._drift_policy`)."""
 
 #: Metrics whose verdict is ``p_value < threshold``; all others are ``value >= threshold``.
 P_VALUE_METRICS: frozenset[str] = frozenset({"ks", "anderson_darling", "chi2", "z_test"})
@@ -43,12 +45,17 @@ CATEGORICAL_METRICS: tuple[str, ...] = ("chi2", "z_test", "psi", "jensenshannon"
 # --------------------------------------------------------------------------- config
 class DriftThresholds(BaseModel):
     """Per-metric thresholds. P-value metrics flag drift when ``p < threshold``; distances
-    when ``value >= threshold``."""
+    when ``value >= threshold``.
+
+    Each metric's record is judged against its own threshold. Under the ``significant_effect``
+    policy the threshold of the column's p-value test (``ks``, ``chi2``) is also the level
+    alpha applied to its false-discovery-rate-adjusted p-value, and ``wasserstein_normed`` is
+    the effect size a numeric column's drift must reach."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ks: float = Field(0.05, gt=0, lt=1)
-    """KS p-value threshold (Evidently: 0.05)."""
+    """KS p-value threshold (Evidently: 0.05); alpha of numeric columns."""
     wasserstein_normed: float = Field(0.1, gt=0)
     """Wasserstein distance divided by the reference std (Evidently: 0.1)."""
     psi: float = Field(0.1, gt=0)
@@ -60,7 +67,7 @@ class DriftThresholds(BaseModel):
     anderson_darling: float = Field(0.05, gt=0, lt=1)
     """Anderson–Darling k-sample p-value threshold (0.05)."""
     chi2: float = Field(0.05, gt=0, lt=1)
-    """Chi-square goodness-of-fit p-value threshold (0.05)."""
+    """Chi-square p-value threshold (0.05); alpha of categorical columns."""
     z_test: float = Field(0.05, gt=0, lt=1)
     """Two-proportion Z-test p-value threshold (0.05)."""
     tvd: float = Field(0.1, gt=0, le=1)
@@ -68,7 +75,7 @@ class DriftThresholds(BaseModel):
 
 
 class MethodChoice(BaseModel):
-    """Which metric decides a column's drift, by kind and reference size."""
+    """Which metric decides a column's drift, by kind and reference size (policy evidently)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,7 +103,12 @@ class FeatureDriftOverride(BaseModel):
     thresholds: dict[MetricName, float] = Field(default_factory=dict)
     """Thresholds of individual metrics for this column (partial)."""
     size_split: int | None = Field(None, ge=0)
-    """Reference size up to which p-value tests decide, for this column."""
+    """Reference size up to which p-value tests decide, for this column (policy evidently)."""
+    policy: Policy | None = None
+    """Verdict policy of this column, instead of the model's."""
+    effect_threshold: float | None = Field(None, gt=0)
+    """Effect size a drift must reach under ``significant_effect`` (wasserstein_normed for
+    numeric columns, jensenshannon for categorical ones), for this column."""
 
     @model_validator(mode="after")
     def _check_thresholds(self) -> FeatureDriftOverride:
@@ -112,12 +124,36 @@ def _check_threshold(name: str, value: float) -> None:
 
 
 class DriftConfig(BaseModel):
-    """Settings of the drift analyzer (defaults follow Evidently's data drift preset)."""
+    """Settings of the drift analyzer (see ``docs/analyzers-drift.md``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    policy: Policy = "significant_effect"
+    """``significant_effect``: a column drifts when its p-value test (KS; chi-square), adjusted
+    for the false-discovery rate across the window's columns, is below its threshold AND its
+    effect size reaches its threshold. ``evidently``: Evidently's size split (p-value test for
+    references of at most ``size_split`` values, effect size above)."""
+    fdr: Literal["benjamini_hochberg", "none"] = "benjamini_hochberg"
+    """Adjustment of the p-values across the drift columns of one window (policy
+    ``significant_effect``): Benjamini–Hochberg, or none."""
+    categorical_effect_threshold: float = Field(0.05, gt=0, le=1)
+    """Jensen–Shannon distance a categorical column's drift must reach under
+    ``significant_effect`` (numeric columns use ``thresholds.wasserstein_normed``). 0.05 is
+    about a 7-point share shift of a balanced binary column; Evidently's 0.1 needs 14 points."""
+    wasserstein_std_floor: float = Field(0.001, ge=0)
+    """``wasserstein_normed`` divides by ``max(reference std, this)`` (Evidently: 0.001)."""
+    point_mass_share: float = Field(0.05, gt=0, le=1)
+    """A numeric value holding at least this share of the reference gets a bin of its own."""
+    category_bin_rows: int = Field(100, ge=1)
+    """PSI/JS/TVD of categorical columns use at most ``max(2, 1 + n_eff // category_bin_rows)``
+    bins (the most frequent categories alone, the rest pooled into one), ``n_eff = n m / (n +
+    m)``; this bounds their value under no drift (JS distance about 0.035 or less)."""
+    chi2_min_expected: float = Field(5.0, gt=0)
+    """Chi-square cells (categories, or distance bins) expected fewer times than this in the
+    smaller sample are pooled, in order of frequency, so that its p-value holds (Cochran)."""
     size_split: int = Field(1000, ge=0)
-    """Reference non-missing n up to which p-value tests decide; above it, effect sizes."""
+    """Policy ``evidently``: reference non-missing n up to which p-value tests decide; above
+    it, effect sizes."""
     discrete_max_unique: int = Field(5, ge=1)
     """Numeric columns with at most this many distinct values (reference and window together)
     are decided like categorical ones."""
@@ -146,7 +182,10 @@ class DriftConfig(BaseModel):
     multivariate_folds: int = Field(5, ge=2, le=20)
     """Stratified cross-validation folds; AUC is computed on the pooled out-of-fold scores."""
     multivariate_threshold: float = Field(0.55, gt=0.5, lt=1)
-    """Multivariate drift when the cross-validated ROC AUC is >= this."""
+    """Multivariate drift needs a cross-validated ROC AUC >= this ..."""
+    multivariate_confidence: float = Field(0.95, gt=0.5, lt=1)
+    """... and the lower bound of its two-sided DeLong confidence interval at this level
+    above 0.5."""
     multivariate_top_k: int = Field(5, ge=1)
     """How many separating features to report."""
     multivariate_max_iter: int = Field(50, ge=1)
@@ -169,6 +208,22 @@ class DriftConfig(BaseModel):
                 except ValueError as exc:
                     raise ValueError(f"features.{name}.threshold: {exc}") from exc
         return self
+
+    def policy_for(self, column: str) -> Policy:
+        """Verdict policy of ``column``, overrides applied."""
+        override = self.features.get(column)
+        if override is not None and override.policy is not None:
+            return override.policy
+        return self.policy
+
+    def effect_threshold_for(self, column: str, metric: str) -> float:
+        """Effect-size threshold of ``column`` under ``significant_effect``."""
+        override = self.features.get(column)
+        if override is not None and override.effect_threshold is not None:
+            return override.effect_threshold
+        if metric == "jensenshannon":
+            return self.categorical_effect_threshold
+        return self.threshold_for(column, metric)
 
     def threshold_for(self, column: str, metric: str) -> float:
         """Threshold of ``metric`` for ``column``, overrides applied."""

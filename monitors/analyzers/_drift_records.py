@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from monitors.analyzers._drift_config import P_VALUE_METRICS
 from monitors.analyzers._drift_json import json_clean
+from monitors.analyzers._drift_policy import deciding_metrics
 from monitors.analyzers._drift_types import ColumnDrift, DriftReport, MetricValue, MultivariateDrift
 from monitors.analyzers.base import (
     DRIFT,
@@ -23,10 +25,25 @@ def _metric_status(value: MetricValue, column: ColumnDrift) -> str:
     return DRIFT if value.drifted else OK
 
 
+def _own_rule(value: MetricValue) -> str:
+    """The rule a metric record's own status follows."""
+    if value.metric in P_VALUE_METRICS:
+        return f"p_value < {value.threshold:g} (this test alone, not adjusted)"
+    return f"value >= {value.threshold:g} (this metric alone)"
+
+
 def _metric_record(value: MetricValue, col: ColumnDrift) -> MetricRecord:
-    """The record of one metric of one column."""
+    """The record of one metric of one column.
+
+    Its status is the metric's own verdict against its own threshold; ``decides`` says whether
+    the metric enters the column's verdict (``drift_detected``), which alone is the verdict.
+    """
     details: dict[str, Any] = {"p_value": finite_or_none(value.p_value)}
     details.update(json_clean(value.details))
+    details["rule"] = _own_rule(value)
+    details["decides"] = value.metric in deciding_metrics(col)
+    if value.metric == col.p_metric and col.p_value_adjusted is not None:
+        details["p_value_adjusted"] = finite_or_none(col.p_value_adjusted)
     if value.value is not None and not math.isfinite(value.value):
         details["value_not_finite"] = str(value.value)
     return MetricRecord(
@@ -56,8 +73,15 @@ def _verdict_record(col: ColumnDrift) -> MetricRecord:
                 "method": col.method,
                 "reason": col.reason,
                 "kind": col.kind,
+                "policy": col.policy,
+                "rule": col.rule,
                 "statistic": finite_or_none(col.statistic),
                 "p_value": finite_or_none(col.p_value),
+                "p_metric": col.p_metric,
+                "p_value_adjusted": finite_or_none(col.p_value_adjusted),
+                "effect_metric": col.effect_metric,
+                "effect_size": finite_or_none(col.effect_size),
+                "effect_threshold": col.effect_threshold,
                 "threshold": col.threshold,
                 "n_reference": col.n_reference,
                 "n_current": col.n_current,
@@ -110,6 +134,11 @@ def _multivariate_record(multivariate: MultivariateDrift) -> MetricRecord:
             "importance": multivariate.importance,
             "features": list(multivariate.features),
             "reason": multivariate.reason,
+            "ci_low": None if multivariate.auc_ci is None else multivariate.auc_ci[0],
+            "ci_high": None if multivariate.auc_ci is None else multivariate.auc_ci[1],
+            "confidence": multivariate.confidence,
+            "ci_method": "DeLong",
+            "n_duplicate_rows": multivariate.n_duplicate_rows,
         },
     )
 

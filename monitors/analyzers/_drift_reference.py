@@ -9,10 +9,19 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from monitors.analyzers import _drift_stats as st
+from monitors.analyzers._drift_binning import reference_edges
 from monitors.analyzers._drift_config import DriftConfig
 from monitors.analyzers._drift_json import python_scalar
 from monitors.analyzers._drift_types import CategoricalProfile, NumericProfile, ReferenceProfile
-from storage.schema import Kind, ModelSchema
+from storage.schema import Kind, ModelSchema, Role
+
+
+def drift_kind(schema: ModelSchema, name: str) -> Kind:
+    """How column ``name`` is tested for drift: its kind, sensitive attributes categorical."""
+    kind = schema.kind_of(name)
+    if kind is Kind.NUMERIC and schema.column(name).role is Role.SENSITIVE:
+        return Kind.CATEGORICAL
+    return kind
 
 
 def _sort_key(item: tuple[Any, int]) -> tuple[int, str]:
@@ -27,6 +36,7 @@ def category_counts(series: pd.Series) -> tuple[list[Any], list[int], int]:
         (
             (python_scalar(k), int(v))
             for k, v in zip(counts.index.tolist(), counts.to_numpy(), strict=True)
+            if v > 0  # unused categories of a pandas Categorical
         ),
         key=_sort_key,
     )
@@ -44,19 +54,11 @@ def finite_values(series: pd.Series) -> tuple[NDArray[np.float64], int, int]:
     return values[finite], n_nan, int(values.size - finite.sum() - n_nan)
 
 
-def quantile_edges(sorted_values: NDArray[np.float64], n_bins: int) -> NDArray[np.float64]:
-    """Interior edges of ``n_bins`` quantile bins (duplicates collapsed)."""
-    if sorted_values.size == 0:
-        return np.empty(0)
-    edges = np.unique(np.quantile(sorted_values, np.linspace(0.0, 1.0, n_bins + 1)))
-    return np.asarray(edges[1:-1], dtype=np.float64)
-
-
-def _numeric_profile(name: str, series: pd.Series, n_bins: int) -> NumericProfile:
-    """Sorted finite values, moments and quantile bins of a numeric reference column."""
+def _numeric_profile(name: str, series: pd.Series, config: DriftConfig) -> NumericProfile:
+    """Sorted finite values, moments and bins (point masses, quantiles) of a numeric column."""
     values, n_missing, n_inf = finite_values(series)
     ordered = np.sort(values)
-    edges = quantile_edges(ordered, n_bins)
+    edges, masses = reference_edges(ordered, config.n_bins, config.point_mass_share)
     n = ordered.size
     return NumericProfile(
         column=name,
@@ -70,7 +72,9 @@ def _numeric_profile(name: str, series: pd.Series, n_bins: int) -> NumericProfil
         n_unique=int(np.count_nonzero(np.diff(ordered))) + 1 if n else 0,
         edges=edges,
         counts=st.bin_counts(ordered, edges),
-        n_bins=n_bins,
+        n_bins=config.n_bins,
+        point_masses=masses,
+        point_mass_share=config.point_mass_share,
     )
 
 
@@ -99,7 +103,7 @@ def prepare_reference(
         ``insufficient_data``).
     schema : ModelSchema
     config : DriftConfig
-        ``n_bins`` sets the quantile bins.
+        ``n_bins`` and ``point_mass_share`` set the numeric bins.
 
     Returns
     -------
@@ -109,9 +113,9 @@ def prepare_reference(
     for spec in schema.drift_columns():
         if spec.name not in reference.columns:
             continue
-        kind = schema.kind_of(spec.name)
+        kind = drift_kind(schema, spec.name)
         if kind is Kind.NUMERIC:
-            columns[spec.name] = _numeric_profile(spec.name, reference[spec.name], config.n_bins)
+            columns[spec.name] = _numeric_profile(spec.name, reference[spec.name], config)
         else:
             columns[spec.name] = _categorical_profile(spec.name, kind, reference[spec.name])
     return ReferenceProfile(n_rows=len(reference), columns=columns, n_bins=config.n_bins)

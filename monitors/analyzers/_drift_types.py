@@ -31,11 +31,15 @@ class NumericProfile:
     max: float | None
     n_unique: int
     edges: NDArray[np.float64]
-    """Interior quantile edges; bins are ``(-inf, e0), [e0, e1), ..., [e_last, inf)``."""
+    """Interior edges; bins are ``(-inf, e0), [e0, e1), ..., [e_last, inf)`` (see
+    :mod:`monitors.analyzers._drift_binning`)."""
     counts: NDArray[np.int64]
     """Reference count per bin."""
     n_bins: int
-    """Quantile bins requested (edges may collapse when values repeat)."""
+    """Bins requested."""
+    point_masses: NDArray[np.float64]
+    """Values holding at least ``point_mass_share`` of the reference (one bin each)."""
+    point_mass_share: float
 
     @property
     def n(self) -> int:
@@ -109,6 +113,19 @@ class ColumnDrift:
     n_missing_current: int
     metrics: tuple[MetricValue, ...]
     details: dict[str, Any] = field(default_factory=dict)
+    policy: str = "significant_effect"
+    """The column's verdict policy (``significant_effect`` or ``evidently``)."""
+    rule: str = "significant_effect"
+    """What decided: ``significant_effect`` (p-value test and effect size), ``evidently``
+    (one metric chosen by reference size) or ``method`` (one metric set in the config)."""
+    p_metric: str | None = None
+    """The column's p-value test (``ks``, ``chi2``)."""
+    p_value_adjusted: float | None = None
+    """Its p-value adjusted across the window's columns (Benjamini–Hochberg)."""
+    effect_metric: str | None = None
+    """The column's effect size (``wasserstein_normed``, ``jensenshannon``)."""
+    effect_size: float | None = None
+    effect_threshold: float | None = None
 
     def metric(self, name: str) -> MetricValue:
         """The metric called ``name``; :class:`KeyError` if this column has none."""
@@ -156,3 +173,8 @@ class MultivariateDrift:
     importance: str
     features: tuple[str, ...]
     reason: str
+    auc_ci: tuple[float, float] | None = None
+    """Two-sided DeLong confidence interval of the AUC."""
+    confidence: float = 0.95
+    n_duplicate_rows: int = 0
+    """Rows sharing their values with another row (kept in one fold together)."""

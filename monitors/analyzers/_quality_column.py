@@ -22,6 +22,7 @@ from storage.schema import ColumnSpec, Kind, Role
 
 _NO_REFERENCE = "no non-null values for this column in the reference"
 _NO_VALUES = "no non-null values in the window"
+_NO_LABELS = "no labels in the window yet"
 
 
 def share_check(
@@ -75,34 +76,38 @@ def _missing_check(
     override: QualityOverride | None,
     config: QualityConfig,
 ) -> QualityCheck:
-    """``missing_share``; reported without a threshold for the label, which arrives late."""
-    if spec.role is not Role.LABEL:
-        return share_check(
-            "missing_share",
-            n_missing,
-            n_rows,
-            _pick(override, "missing_share", config.missing_share),
-            {},
-            reason_if_empty="empty window",
-        )
-    share = ratio(n_missing, n_rows)
-    return QualityCheck(
+    """``missing_share`` of a column other than the label, judged against its threshold."""
+    return share_check(
         "missing_share",
-        share,
-        None,
-        OK if share is not None else INSUFFICIENT_DATA,
-        {
-            "count": n_missing,
-            "n": n_rows,
-            "reason": "labels arrive late: no threshold; see performance label_coverage"
-            if share is not None
-            else "empty window",
-        },
+        n_missing,
+        n_rows,
+        _pick(override, "missing_share", config.missing_share),
+        {},
+        reason_if_empty="empty window",
     )
 
 
+def _label_coverage_check(n_missing: int, n_rows: int) -> QualityCheck:
+    """``label_coverage`` of the label column: labelled rows / rows, reported, never judged.
+
+    Labels arrive after the predictions, so a window without them is not missing data.
+    """
+    labelled = n_rows - n_missing
+    coverage = ratio(labelled, n_rows)
+    details: dict[str, Any] = {"labelled": labelled, "rows": n_rows}
+    if coverage is None:
+        return QualityCheck(
+            "label_coverage", None, None, INSUFFICIENT_DATA, {**details, "reason": "empty window"}
+        )
+    details["reason"] = (
+        "labels arrive after the predictions: coverage is reported, not judged "
+        "(alert on the performance analyzer's label_coverage)"
+    )
+    return QualityCheck("label_coverage", coverage, None, OK, details)
+
+
 def _range_check(
-    values: np.ndarray, profile: ColumnProfile | None, threshold: float
+    values: np.ndarray, profile: ColumnProfile | None, threshold: float, empty: str
 ) -> QualityCheck:
     """``out_of_range_share``: non-null values outside the reference ``[min, max]``."""
     if profile is None or profile.n_non_null <= 0:
@@ -128,12 +133,12 @@ def _range_check(
             "reference_min": profile.minimum,
             "reference_max": profile.maximum,
         },
-        reason_if_empty=_NO_VALUES,
+        reason_if_empty=empty,
     )
 
 
 def _category_check(
-    counts: pd.Series, profile: ColumnProfile | None, threshold: float, listed_max: int
+    counts: pd.Series, profile: ColumnProfile | None, threshold: float, listed_max: int, empty: str
 ) -> QualityCheck:
     """``new_category_share``: non-null values never seen in the reference, the top ones listed."""
     if profile is None or profile.n_non_null <= 0:
@@ -159,7 +164,7 @@ def _category_check(
             "n_new_categories": len(new),
             "truncated": len(new) > len(listed),
         },
-        reason_if_empty=_NO_VALUES,
+        reason_if_empty=empty,
     )
 
 
@@ -184,11 +189,12 @@ def _constant_check(
     n_non_null: int,
     profile: ColumnProfile | None,
     check_constant: bool,
+    empty: str,
 ) -> QualityCheck:
     """``constant``: 1.0 when a column that varied in the reference has one value now."""
     constant_now, constant_value, n_distinct = _window_constant(values, counts)
     if n_non_null == 0:
-        return QualityCheck("constant", None, None, INSUFFICIENT_DATA, {"reason": _NO_VALUES})
+        return QualityCheck("constant", None, None, INSUFFICIENT_DATA, {"reason": empty})
     if profile is None or profile.n_non_null <= 0:
         return QualityCheck("constant", None, None, INSUFFICIENT_DATA, {"reason": _NO_REFERENCE})
     became_constant = constant_now and profile.varied
@@ -218,26 +224,31 @@ def column_quality(
     n_rows = len(series)
     values, counts, n_missing, mismatched = _read(series, spec, kind)
     n_non_null = n_rows - n_missing
+    is_label = spec.role is Role.LABEL
+    empty = _NO_LABELS if is_label else _NO_VALUES
     checks = [
-        _missing_check(spec, n_missing, n_rows, override, config),
+        _label_coverage_check(n_missing, n_rows)
+        if is_label
+        else _missing_check(spec, n_missing, n_rows, override, config),
         share_check(
             "type_mismatch_share",
             mismatched,
             n_non_null,
             _pick(override, "type_mismatch_share", config.type_mismatch_share),
             {"expected_dtype": spec.dtype.value, "got_dtype": str(series.dtype)},
-            reason_if_empty=_NO_VALUES,
+            reason_if_empty=empty,
         ),
     ]
     if values is not None:
         threshold = _pick(override, "out_of_range_share", config.out_of_range_share)
-        checks.append(_range_check(values, profile, threshold))
+        checks.append(_range_check(values, profile, threshold, empty))
     else:
         assert counts is not None
         threshold = _pick(override, "new_category_share", config.new_category_share)
-        checks.append(_category_check(counts, profile, threshold, config.max_new_categories_listed))
+        listed_max = config.max_new_categories_listed
+        checks.append(_category_check(counts, profile, threshold, listed_max, empty))
     check_constant = _pick(override, "check_constant", config.check_constant)
-    checks.append(_constant_check(values, counts, n_non_null, profile, check_constant))
+    checks.append(_constant_check(values, counts, n_non_null, profile, check_constant, empty))
     return ColumnQuality(
         column=spec.name,
         role=spec.role.value,

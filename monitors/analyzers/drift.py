@@ -3,23 +3,27 @@
 The reference does not change between windows, so the work is split:
 
 * :func:`prepare_reference` — once per reference version: per numeric column the sorted
-  finite values, quantile bin edges and reference bin shares, mean/std/min/max; per
-  categorical/boolean column the category counts (:class:`ReferenceProfile`);
+  finite values, bin edges (point masses alone, quantiles for the rest) and reference bin
+  shares, mean/std/min/max; per categorical/boolean column the category counts
+  (:class:`ReferenceProfile`);
 * :func:`column_drift` — per window: sorts each numeric window column once and derives KS,
   Wasserstein, Anderson–Darling and the bin counts from the two sorted arrays (see
-  :mod:`monitors.analyzers._drift_stats`); counts each categorical column once;
+  :mod:`monitors.analyzers._drift_stats`); counts each categorical column once; then adjusts
+  the columns' p-values for the false-discovery rate and takes the verdicts;
 * :func:`multivariate_drift` — a domain classifier on seeded subsamples;
 * :func:`drift_records` — flattens the results into :class:`MetricRecord` rows.
 
-Defaults (Evidently's, see ``docs/analyzers-drift.md``): with a reference of at most
-``size_split`` = 1000 non-missing values, p-value tests decide (numeric with more than 5
-distinct values: KS; categorical or <= 5 distinct values: chi-square, or the two-proportion
-Z-test when there are exactly two values; drift when p < 0.05). With a larger reference,
-effect sizes decide (numeric: Wasserstein distance / reference std >= 0.1; categorical or
-<= 5 distinct values: Jensen–Shannon distance >= 0.1). Every metric is computed and reported
-for every column whatever decides. Missing values (NaN/None, and +-inf for numeric columns)
-are excluded from the tests and counted in the details. A side with fewer than ``min_rows``
-= 30 non-missing values gives ``insufficient_data``.
+Columns: features, sensitive attributes (tested as categories), prediction, score, label.
+Default verdict (``policy="significant_effect"``, see ``docs/analyzers-drift.md``): a column
+drifts when its p-value test (numeric: KS; categorical, boolean or <= 5 distinct values:
+two-sample chi-square), Benjamini–Hochberg-adjusted across the window's columns, is below
+0.05 **and** its effect size reaches its threshold (numeric: Wasserstein distance / max(std,
+0.001) >= 0.1; categorical: Jensen–Shannon distance >= 0.05). ``policy="evidently"`` keeps
+Evidently's size split (p-value tests for references of at most ``size_split`` = 1000 values,
+effect sizes above). Every metric is computed and reported for every column whatever decides.
+Missing values (NaN/None, and +-inf for numeric columns) are excluded from the tests and
+counted in the details. A side with fewer than ``min_rows`` = 30 non-missing values gives
+``insufficient_data``.
 """
 
 import os
@@ -39,8 +43,9 @@ from monitors.analyzers._drift_config import (
     drift_config,
 )
 from monitors.analyzers._drift_multivariate import multivariate_drift
+from monitors.analyzers._drift_policy import apply_policy, benjamini_hochberg
 from monitors.analyzers._drift_records import drift_records
-from monitors.analyzers._drift_reference import prepare_reference
+from monitors.analyzers._drift_reference import drift_kind, prepare_reference
 from monitors.analyzers._drift_types import (
     CategoricalProfile,
     ColumnDrift,
@@ -68,6 +73,7 @@ __all__ = [
     "MultivariateDrift",
     "NumericProfile",
     "ReferenceProfile",
+    "benjamini_hochberg",
     "column_drift",
     "drift_config",
     "drift_records",
@@ -94,7 +100,8 @@ def _column_results(
     """Every column's result; numeric columns of large windows in a thread pool."""
 
     def one(name: str) -> ColumnDrift:
-        return column_result(name, schema.kind_of(name), profile.columns.get(name), current, config)
+        kind = drift_kind(schema, name)
+        return column_result(name, kind, profile.columns.get(name), current, config)
 
     numeric = [n for n in names if isinstance(profile.columns.get(n), NumericProfile)]
     results: dict[str, ColumnDrift] = {}
@@ -143,6 +150,9 @@ def column_drift(
 ) -> DriftReport:
     """Drift of every column of ``schema.drift_columns()`` and the dataset drift share.
 
+    The columns' p-values are adjusted together (Benjamini–Hochberg) before the
+    ``significant_effect`` verdicts are taken.
+
     Parameters
     ----------
     profile : ReferenceProfile
@@ -169,9 +179,11 @@ def column_drift(
     >>> prof = prepare_reference(ref, schema=schema, config=config)
     >>> cur = ref.assign(x=ref["x"] + 1.0)
     >>> report = column_drift(prof, cur, schema=schema, config=config)
-    >>> report.column("x").method, report.column("x").drifted
-    ('wasserstein_normed', True)
+    >>> col = report.column("x")
+    >>> col.p_metric, col.effect_metric, col.drifted
+    ('ks', 'wasserstein_normed', True)
     """
     names = [s.name for s in schema.drift_columns()]
     results = _column_results(profile, current, names, schema=schema, config=config)
-    return _report(tuple(results[n] for n in names), schema=schema, config=config)
+    columns = apply_policy(tuple(results[n] for n in names), config)
+    return _report(columns, schema=schema, config=config)

@@ -4,9 +4,12 @@ Per monitored column (features, sensitive attributes, prediction, score, label):
 
 ``missing_share``
     Share of rows whose value is null. Breach when above the threshold (default
-    ``0.1``). For the label column the value is reported with no threshold and never
-    breaches: labels arrive late, and their coverage is the performance analyzer's
-    ``label_coverage``.
+    ``0.1``). Not computed for the label column: labels arrive after the predictions,
+    so a window without them is not missing data.
+``label_coverage`` (label column only)
+    Share of rows whose label has arrived (``details``: ``labelled``, ``rows``).
+    Reported with no threshold and never a breach; alert on the performance
+    analyzer's ``label_coverage`` (``feature`` ``None``) to judge it.
 ``type_mismatch_share``
     Share of non-null values that do not fit the column's declared dtype (text in a
     numeric column, a non-integral number in an ``int`` column, anything but

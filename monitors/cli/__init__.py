@@ -17,6 +17,7 @@ from typer.core import TyperCommand
 
 from monitors.cli import (
     alerts,
+    compare,
     dashboard,
     db,
     demo,
@@ -50,7 +51,15 @@ app.add_typer(alerts.alerts_app, name="alerts", cls=Group)
 app.command("report")(report.report_command)
 app.command("serve")(serve.serve)
 app.add_typer(keys.keys_app, name="keys", cls=Group)
-for _typer in (app, models.models_app, db.db_app, alerts.alerts_app, keys.keys_app):
+app.add_typer(compare.compare_app, name="compare", cls=compare.CompareGroup)
+for _typer in (
+    app,
+    models.models_app,
+    db.db_app,
+    alerts.alerts_app,
+    keys.keys_app,
+    compare.compare_app,
+):
     for _info in _typer.registered_commands:
         if _info.cls in (None, TyperCommand):  # usage lines "NAME [FILE]", not "{name} [file]"
             _info.cls = Command

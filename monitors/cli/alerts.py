@@ -9,11 +9,13 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from monitors.cli.common import one_line, resolve_database
 from monitors.errors import MonitorError
 from storage.errors import StorageError
 
@@ -43,16 +45,30 @@ def _errors() -> Iterator[None]:
     """Turn expected errors into one line on stderr and exit code 1."""
     try:
         yield
-    except (MonitorError, StorageError) as exc:
-        typer.echo(f"Error: {exc}", err=True)
+    except (MonitorError, StorageError, ValueError, LookupError, OSError) as exc:
+        typer.echo(f"Error: {one_line(str(exc))}", err=True)
         raise typer.Exit(1) from exc
 
 
-def _engine(url: str | None) -> Engine:
-    """The engine of ``url`` (default database when ``None``)."""
+def _engine(url: str | None, *, create: bool = False) -> Engine:
+    """The engine of ``url`` (default database when ``None``); a missing SQLite file is an
+    error unless ``create`` (see :func:`monitors.cli.common.resolve_database`)."""
     from storage.engine import get_engine
 
-    return get_engine(url)
+    return get_engine(resolve_database(url, create=create))
+
+
+def _until(text: str, now: datetime) -> datetime:
+    """``--until``: a duration from now (``2h``), else an ISO 8601 time (the one parser)."""
+    from monitors.alerts.rules import parse_duration
+    from monitors.alerts.service import parse_until
+    from monitors.timeparse import parse_time
+
+    try:
+        parse_duration(text)
+    except ValueError:
+        return parse_time(text, option="--until")
+    return parse_until(text, now=now)
 
 
 def _iso(value: Any) -> str:
@@ -69,7 +85,7 @@ def apply_command(
     from monitors.alerts.service import apply_rule_file
 
     with _errors():
-        summary = apply_rule_file(_engine(database_url), file)
+        summary = apply_rule_file(_engine(database_url, create=True), file)
     typer.echo(
         f"Applied {file}: {len(summary.created)} created, {len(summary.updated)} updated, "
         f"{len(summary.unchanged)} unchanged, {len(summary.disabled)} disabled; "
@@ -139,7 +155,9 @@ def history_command(
 @alerts_app.command("silence")
 def silence_command(
     rule: Annotated[str, typer.Argument(help="Rule name.")],
-    until: Annotated[str, typer.Option("--until", help="ISO time (UTC if naive) or '2h'.")],
+    until: Annotated[
+        str, typer.Option("--until", help="ISO 8601 time (2026-02-03T10:00Z; UTC if naive) or 2h.")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why.")],
     author: Annotated[
         str | None, typer.Option("--author", help="Who (default: the OS user).")
@@ -148,7 +166,7 @@ def silence_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Suppress notifications of RULE until a time (states are still recorded)."""
-    from monitors.alerts.service import add_silence, parse_until
+    from monitors.alerts.service import add_silence
     from storage.models import utcnow
 
     with _errors():
@@ -156,7 +174,7 @@ def silence_command(
         silence = add_silence(
             _engine(database_url),
             rule=rule,
-            until=parse_until(until, now=now),
+            until=_until(until, now),
             reason=reason,
             author=author or getpass.getuser(),
             feature=feature,
@@ -195,6 +213,12 @@ def outbox_command(
     from storage.engine import session_scope
 
     wanted = status or ["pending", "dead"]
+    bad = [s for s in wanted if s not in ("pending", "dead", "delivered")]
+    if bad:
+        typer.echo(
+            f"Error: --status {bad[0]!r}: expected one of pending, dead, delivered", err=True
+        )
+        raise typer.Exit(1)
     with _errors(), session_scope(_engine(database_url)) as session:
         rows = queries.outbox_messages(session, statuses=wanted)
         if not rows:
@@ -250,3 +274,56 @@ def send_test_command(
         typer.echo(f"Error: test message to {channel!r} failed: {result.error}", err=True)
         raise typer.Exit(1)
     typer.echo(f"Test message sent to {channel!r}.")
+
+
+@alerts_app.command("backtest")
+def backtest_command(
+    file: Annotated[Path, typer.Argument(help="Rule file (YAML), as for 'apply'.")],
+    rule: Annotated[
+        list[str] | None, typer.Option("--rule", help="Only this rule (repeatable).")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Windows starting at or after (ISO).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Windows ending at or before (ISO).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    with_silences: Annotated[
+        bool,
+        typer.Option("--with-silences", help="Apply the stored silences (from creation to end)."),
+    ] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="KEY=VALUE: override a field of the rule (repeatable)."),
+    ] = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep", help="KEY=START:STOP:STEP (threshold, for or repeat): one line per value."
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Replay rules over the stored metric history: when would they have fired? Writes nothing."""
+    from monitors.alerts.backtest import backtest_file
+    from monitors.timeparse import parse_time_or_none
+
+    with _errors():
+        text = backtest_file(
+            _engine(database_url),
+            file,
+            names=rule,
+            start=parse_time_or_none(from_, option="--from"),
+            end=parse_time_or_none(to, option="--to"),
+            fmt=fmt,
+            with_silences=with_silences,
+            settings=set_ or [],
+            sweep_spec=sweep,
+        )
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)

@@ -28,13 +28,33 @@ def purge_command(
         str, typer.Option(help="Delete logged rows older than this (ISO 8601: 2026-02-03).")
     ],
     database_url: DatabaseUrl = None,
+    vacuum: Annotated[
+        bool,
+        typer.Option(
+            "--vacuum",
+            help="Then rebuild the storage (SQLite VACUUM, PostgreSQL VACUUM FULL): slow, locks.",
+        ),
+    ] = False,
 ) -> None:
-    """Delete logged rows (with their sensitive attributes) older than a date; metrics stay."""
-    from monitors.windows import purge
+    """Delete logged and quarantined rows (with their sensitive attributes) older than a date.
+
+    Metrics and reports stay. docs/ingest.md ("Purge") says what stays in the files.
+    """
+    from monitors.windows import purge_model
 
     when = parse_time(before, "--before")
     assert when is not None
     url = database(database_url)
     with errors():
-        n = purge(url, name, when)
-    typer.echo(f"{name}: purged {n} row(s) logged before {when.isoformat()}")
+        done = purge_model(url, name, when, vacuum=vacuum)
+    typer.echo(f"{name}: purged {done.rows} row(s) logged before {when.isoformat()}")
+    if done.quarantined:
+        typer.echo(f"{name}: purged {done.quarantined} quarantined row(s) from before then")
+    if done.vacuumed:
+        typer.echo(f"{name}: storage rebuilt (vacuum)")
+    if not done.wal_truncated:
+        typer.echo(
+            "warning: another connection kept the SQLite write-ahead log open; purged values "
+            "may stay in the -wal file until its next checkpoint",
+            err=True,
+        )

@@ -39,6 +39,16 @@ def models_register(
     ] = None,
     window: Annotated[str, typer.Option(help="Window size: 1h, 1d, 7d, 1mo …")] = "1d",
     retention_days: Annotated[int | None, typer.Option(help="Purge rows older than this.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="A prediction log that stays in the data lake, summarised by Spark: "
+            "parquet:PATH or spark:TABLE (docs/scale.md)."
+        ),
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="Where window summaries are computed: memory, postgres, spark.")
+    ] = "memory",
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register a model; its schema is inferred from the reference data with the roles named."""
@@ -48,6 +58,9 @@ def models_register(
     from monitors.collectors.files import read_reference
 
     with errors():
+        from monitors.summaries.executor import check_executor, set_executor
+
+        executor = check_executor(url, executor, source)
         frame = read_reference(reference, timestamp)
         info = Client(url).register_model(
             name,
@@ -64,6 +77,8 @@ def models_register(
             window=window,
             retention_days=retention_days,
         )
+        if executor != "memory":
+            set_executor(url, name, executor=executor, source=source)
     features = ", ".join(c.name for c in info.schema.features)
     typer.echo(f"registered {info.name} ({info.task}, window {info.window}); features: {features}")
 

@@ -19,8 +19,9 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,11 +32,12 @@ from monitors import windows
 from monitors.collectors.ingest import IngestResult, LabelResult, ingest_labels, ingest_predictions
 from monitors.collectors.validate import NewColumns
 from monitors.errors import IngestError
-from storage.engine import get_engine, session_scope
+from storage.engine import checkpoint_sqlite, get_engine, session_scope
 from storage.registry import (
     add_columns,
     create_model,
     get_model,
+    ingest_policy,
     list_models,
     model_schema,
     reference_version,
@@ -43,7 +45,7 @@ from storage.registry import (
     set_reference,
     update_model,
 )
-from storage.schema import ColumnSpec, ModelSchema, Task, infer_schema
+from storage.schema import ColumnSpec, IngestPolicy, ModelSchema, Task, infer_schema
 
 ScoringFunction = Callable[[pd.DataFrame], np.ndarray]
 
@@ -59,6 +61,17 @@ class ModelInfo:
     reference_version: int | None
     retention_days: int | None
     config: dict[str, Any]
+    ingest_policy: IngestPolicy = field(default_factory=IngestPolicy)
+
+
+def _policy(policy: IngestPolicy | Mapping[str, Any] | None) -> IngestPolicy | None:
+    """An ingest policy from a policy or a mapping of overrides; a bad key is a one-line error."""
+    if policy is None or isinstance(policy, IngestPolicy):
+        return policy
+    try:
+        return IngestPolicy.model_validate(dict(policy))
+    except ValueError as exc:
+        raise IngestError(f"invalid ingest policy: {exc}".replace("\n", " ")) from exc
 
 
 def _frame(data: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -80,6 +93,7 @@ class Client:
         self.url = database_url
         self.engine = get_engine(database_url)
         self._scorers: dict[str, ScoringFunction] = {}
+        self._warned_label: set[str] = set()
 
     # -- registry ------------------------------------------------------------
     def register_model(
@@ -102,8 +116,14 @@ class Client:
         window: str = "1d",
         config: Mapping[str, Any] | None = None,
         retention_days: int | None = None,
+        labels_with_predictions: bool = False,
+        ingest_policy: IngestPolicy | Mapping[str, Any] | None = None,
     ) -> ModelInfo:
         """Register a model with an explicit schema, or one inferred from ``reference``.
+
+        ``labels_with_predictions`` says that logged rows carry their label (else labels
+        come later, by :meth:`log_labels`). ``ingest_policy`` overrides what ingest
+        accepts (plausible timestamps, missing-value text; docs/ingest.md).
 
         Raises
         ------
@@ -129,14 +149,25 @@ class Client:
                 latency_ms=latency_ms,
                 features=features,
                 positive_class=positive_class,
+                labels_with_predictions=labels_with_predictions,
             )
+        elif labels_with_predictions:
+            schema = schema.model_copy(update={"labels_with_predictions": True})
         checked = self._check_config(config)
+        policy = _policy(ingest_policy)
         with session_scope(self.engine) as session:
             model = create_model(
-                session, name, schema, window=window, config=checked, retention_days=retention_days
+                session,
+                name,
+                schema,
+                window=window,
+                config=checked,
+                retention_days=retention_days,
+                policy=policy,
             )
             if reference is not None:
-                set_reference(session, model, self._reference_frame(reference, schema))
+                frame = self._reference_frame(reference, schema, policy or IngestPolicy())
+                set_reference(session, model, frame)
         return self.model(name)
 
     @staticmethod
@@ -149,24 +180,37 @@ class Client:
         return parsed.model_dump(mode="json", exclude_defaults=True)
 
     @staticmethod
-    def _reference_frame(frame: pd.DataFrame, schema: ModelSchema) -> pd.DataFrame:
+    def _reference_frame(
+        frame: pd.DataFrame, schema: ModelSchema, policy: IngestPolicy
+    ) -> pd.DataFrame:
+        """The reference validated like logged rows (any time allowed), in storage form."""
         from monitors.collectors.validate import validate_predictions
 
-        validated = validate_predictions(frame, schema, on_new_columns="quarantine")
+        validated = validate_predictions(
+            frame, schema, on_new_columns="quarantine", missing_values=policy.missing_values
+        )
         if validated.problems:
             shown = "; ".join(str(p) for p in validated.problems[:5])
             raise IngestError(f"the reference data has invalid rows: {shown}")
-        good = validated.good.drop(columns="__row")
+        good = validated.good
         ts = schema.timestamp.name
         good[ts] = pd.to_datetime(good[ts].to_numpy(dtype=np.int64), unit="us", utc=True)
         return good
 
-    def set_reference(self, name: str, frame: pd.DataFrame) -> int:
-        """Store a new reference version for a model; returns the version number."""
+    def set_reference(self, name: str, frame: pd.DataFrame, *, replace: bool = False) -> int:
+        """Store a new reference version for a model; returns the version number.
+
+        ``replace=True`` deletes every older version, e.g. one that holds sensitive
+        values: pass a frame without them (drop or coarsen the column). On SQLite the
+        old bytes are zeroed and the write-ahead log truncated (docs/ingest.md, "Purge").
+        """
         with session_scope(self.engine) as session:
             model = get_model(session, name)
-            ref = set_reference(session, model, self._reference_frame(frame, model_schema(model)))
-            return ref.version
+            reference = self._reference_frame(frame, model_schema(model), ingest_policy(model))
+            version = set_reference(session, model, reference, replace=replace).version
+        if replace:
+            checkpoint_sqlite(self.engine)
+        return version
 
     def add_columns(self, name: str, columns: Sequence[ColumnSpec]) -> ModelSchema:
         """Schema evolution: add nullable features; a type conflict changes nothing."""
@@ -182,8 +226,13 @@ class Client:
         config: Mapping[str, Any] | None = None,
         window: str | None = None,
         retention_days: int | None = None,
+        ingest_policy: IngestPolicy | Mapping[str, Any] | None = None,
     ) -> ModelInfo:
-        """Set a model's analysis config (validated), window size or retention."""
+        """Set a model's analysis config (validated), window size, retention or ingest policy.
+
+        ``ingest_policy`` replaces the stored overrides (a mapping such as
+        ``{"min_timestamp": "1990-01-01"}``; unnamed settings take their defaults).
+        """
         checked = self._check_config(config) if config is not None else None
         with session_scope(self.engine) as session:
             update_model(
@@ -192,6 +241,7 @@ class Client:
                 config=checked,
                 window=window,
                 retention_days=retention_days,
+                policy=_policy(ingest_policy),
             )
         return self.model(name)
 
@@ -233,6 +283,7 @@ class Client:
                 reference_version=reference_version(session, model),
                 retention_days=model.retention_days,
                 config=dict(model.config),
+                ingest_policy=ingest_policy(model),
             )
 
     def models(self) -> list[ModelInfo]:
@@ -248,18 +299,37 @@ class Client:
         data: pd.DataFrame | Iterable[Mapping[str, Any]],
         *,
         strict: bool = False,
-        on_new_columns: NewColumns = "add",
+        on_new_columns: NewColumns | None = None,
         source: str | None = None,
+        add_columns: bool = False,
     ) -> IngestResult:
-        """Validate and store predictions; re-sending a ``prediction_id`` stores nothing twice."""
-        return ingest_predictions(
+        """Validate and store predictions; re-sending a ``prediction_id`` stores nothing twice.
+
+        Columns not in the schema are ignored and listed in ``ignored_columns`` unless
+        ``add_columns=True`` adds them as new nullable features. If the schema says labels
+        come with predictions (``labels_with_predictions``) and the label column is
+        missing, this warns once per model; otherwise a missing label is expected (labels
+        come later through :meth:`log_labels`) and nothing is said.
+        """
+        result = ingest_predictions(
             [_frame(data)],
             name,
             url=self.url,
             strict=strict,
             on_new_columns=on_new_columns,
+            add_columns=add_columns,
             source=source or "sdk",
         )
+        if result.label_missing and name not in self._warned_label:
+            self._warned_label.add(name)
+            warnings.warn(
+                f"model {name!r}: the logged rows have no label column although the schema "
+                "says labels come with predictions (labels_with_predictions=True); they are "
+                "stored without labels (this warning is shown once per model)",
+                UserWarning,
+                stacklevel=2,
+            )
+        return result
 
     def log_labels(
         self,
@@ -292,6 +362,12 @@ class Client:
         """Rows with ``start <= timestamp < end`` as a DataFrame in the schema's dtypes."""
         return windows.load_window(self.url, name, start, end, columns=columns)
 
-    def purge(self, name: str, before: datetime | str, *, batch: int = 50_000) -> int:
-        """Delete logged rows older than ``before``; metrics and reports are kept."""
-        return windows.purge(self.url, name, before, batch=batch)
+    def purge(
+        self, name: str, before: datetime | str, *, batch: int = 50_000, vacuum: bool = False
+    ) -> int:
+        """Delete logged and quarantined rows older than ``before``; metrics and reports stay.
+
+        Returns how many logged rows went. ``vacuum`` also rebuilds the storage so that
+        no free space keeps the purged values (slow on big databases; docs/ingest.md).
+        """
+        return windows.purge_model(self.url, name, before, batch=batch, vacuum=vacuum).rows

@@ -1,13 +1,17 @@
 """Quarantine of one ingest batch: rejected rows with their reason and original values.
 
 Invalid rows, conflicting duplicates and rejected labels are collected as Arrow columns
-and written to the ``quarantine`` table in the batch's transaction.
+and written to the ``quarantine`` table in the batch's transaction. Each row has a
+stable key — sha256 of the model, the kind of rejection and the row's original values —
+unique per model, so a re-sent file quarantines each bad row once: a row already in
+quarantine is counted as such (``already``), not written again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 import numpy as np
@@ -18,17 +22,41 @@ from sqlalchemy import Table
 from monitors.collectors.validate import Problem, ValidatedBatch
 from storage import bulk
 from storage.logs import ROW as PHYS_ROW
-from storage.models import Model, QuarantinedRow
+from storage.models import QuarantinedRow
 from storage.schema import ModelSchema
 
 
 def json_rows(frame: pd.DataFrame) -> list[str]:
     """Original values of rows as JSON objects (NaN → null, timestamps ISO)."""
-    out = []
-    for record in frame.to_dict(orient="records"):
-        clean = {str(k): _json_value(v) for k, v in record.items()}
-        out.append(json.dumps(clean, ensure_ascii=False, allow_nan=False, default=str))
-    return out
+    return _json_and_canonical(frame)[0]
+
+
+def _json_and_canonical(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Each row as JSON in column order, and its values in sorted column order (for its key)."""
+    names = [str(c) for c in frame.columns]
+    order = sorted(range(len(names)), key=names.__getitem__)
+    prefix = json.dumps([names[i] for i in order], ensure_ascii=False)
+    columns = [_json_column(frame.iloc[:, i]) for i in range(len(names))]
+    values, canonical = [], []
+    for row in zip(*columns, strict=True) if columns else [() for _ in range(len(frame))]:
+        record = dict(zip(names, row, strict=True))
+        values.append(json.dumps(record, ensure_ascii=False, allow_nan=False, default=str))
+        canonical.append(
+            prefix
+            + json.dumps([row[i] for i in order], ensure_ascii=False, allow_nan=False, default=str)
+        )
+    return values, canonical
+
+
+def _json_column(series: pd.Series) -> list[object]:
+    """A column's values, JSON-safe and exact (NaN/NA → null, times → ISO), column-wise."""
+    if pd.api.types.is_float_dtype(series.dtype) and not isinstance(series.dtype, pd.ArrowDtype):
+        array = series.to_numpy(dtype="float64", na_value=np.nan)
+        finite = np.isfinite(array)
+        return [v if ok else None for v, ok in zip(array.tolist(), finite.tolist(), strict=True)]
+    if series.dtype.kind in "iub" and not series.hasnans:
+        return series.to_numpy().tolist()
+    return [_json_value(v) for v in series.tolist()]
 
 
 def _json_value(value: object) -> object:
@@ -76,6 +104,8 @@ class Quarantine:
         self.reasons: list[str] = []
         self.kinds: list[str] = []
         self.values: list[str] = []
+        self.keys: list[str] = []
+        self.new = 0  # rows written by :meth:`write`; the others were in quarantine already
 
     def add(
         self,
@@ -86,9 +116,14 @@ class Quarantine:
         columns: Sequence[str | None],
         reasons: Sequence[str],
         kind: str,
-        values: Sequence[str],
+        rows_of: pd.DataFrame,
     ) -> None:
-        """Add rows of one kind, with their ids, times, columns, reasons and values."""
+        """Add rows of one kind, with their ids, times, columns, reasons and original values."""
+        values, canonical = _json_and_canonical(rows_of)
+        prefix = f"{self.model_id}\x1f{kind}\x1f"
+        self.keys.extend(
+            hashlib.sha256((prefix + text).encode("utf-8")).hexdigest() for text in canonical
+        )
         self.rows.extend(rows)
         self.ids.extend(ids)
         self.ts.extend(ts)
@@ -99,6 +134,11 @@ class Quarantine:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def already(self) -> int:
+        """Rows of this batch that an earlier batch had quarantined (after :meth:`write`)."""
+        return len(self.rows) - self.new
 
     def add_invalid(
         self,
@@ -135,19 +175,21 @@ class Quarantine:
             columns=columns,
             reasons=reasons,
             kind="invalid",
-            values=json_rows(bad),
+            rows_of=bad,
         )
 
     def add_conflicts(
         self,
         frame: pd.DataFrame,
         conflicts: pa.Table,
-        model: Model,
+        by_phys: Mapping[str, str],
         offset: int,
         schema: ModelSchema,
     ) -> None:
-        """Add conflicting duplicates (same id, other values), naming the differing columns."""
-        by_phys = {c.physical: c.name for c in model.columns}
+        """Add conflicting duplicates (same id, other values), naming the differing columns.
+
+        ``by_phys`` maps physical column names to the user's names.
+        """
         rows = conflicts.column(PHYS_ROW).to_pylist()
         flag_cols = [
             n for n in conflicts.column_names if n in by_phys and by_phys[n] != schema.id.name
@@ -155,23 +197,23 @@ class Quarantine:
         flags = {n: conflicts.column(n).to_pylist() for n in flag_cols}
         positions = [int(r) - 1 - offset for r in rows]
         originals = frame.iloc[positions]
+        ids = [str(v) for v in originals[schema.id.name].tolist()]
         columns, reasons = [], []
-        for i, row in enumerate(rows):
+        for i, (row, pid) in enumerate(zip(rows, ids, strict=True)):
             differing = [by_phys[n] for n in flag_cols if flags[n][i]]
-            pid = originals[schema.id.name].iat[i]
             columns.append(", ".join(differing))
             reasons.append(
-                f"Row {row}: conflicting duplicate: prediction_id {str(pid)!r} is already stored "
+                f"Row {row}: conflicting duplicate: prediction_id {pid!r} is already stored "
                 f"with different values in column(s) {differing!r}; the stored row was kept"
             )
         self.add(
             rows=[int(r) for r in rows],
-            ids=[str(v) for v in originals[schema.id.name]],
+            ids=ids,
             ts=_ts_of(originals[schema.timestamp.name]),
             columns=columns,
             reasons=reasons,
             kind="conflict",
-            values=json_rows(originals),
+            rows_of=originals,
         )
 
     def add_rejected_labels(
@@ -199,13 +241,13 @@ class Quarantine:
             columns=[column] * len(ids),
             reasons=[f"Row {r}: {text}" for r in row_numbers],
             kind=kind,
-            values=json_rows(originals),
+            rows_of=originals,
         )
 
     def write(self, conn: bulk.BulkConnection) -> None:
-        """Append the collected rows to the ``quarantine`` table."""
+        """Append the collected rows not yet in quarantine to the ``quarantine`` table."""
         n = len(self.rows)
-        bulk.append_rows(
+        self.new = bulk.insert_new_rows(
             conn,
             cast(Table, QuarantinedRow.__table__),
             {
@@ -219,7 +261,9 @@ class Quarantine:
                 "kind": pa.array(self.kinds, pa.string()),
                 "values": pa.array(self.values, pa.string()),
                 "received_at": [self.received_us] * n,
+                "row_key": pa.array(self.keys, pa.string()),
             },
+            key=["model_id", "row_key"],
         )
 
 

@@ -10,246 +10,93 @@ reason that names its row and column; the good rows come out typed in storage fo
 * ``string`` → string.
 
 Missing values are allowed in features, sensitive attributes and labels; never in
-the id, timestamp, prediction or score. Classification predictions and labels must
-be one of the schema's classes. ``score`` must lie in [0, 1]; ``latency_ms`` >= 0.
+the id, timestamp, prediction or score. Text in the model's ``missing_values`` list
+(``NA``, ``null`` …) is missing in every column but the id, and counted per column
+(``coerced``). Classification predictions and labels must be one of the schema's
+classes. ``score`` must lie in [0, 1]; ``latency_ms`` >= 0. A timestamp outside the
+model's plausible range (``time_range``) is a row error.
 
 Row numbers count data rows from 1 (plus ``row_offset`` for later chunks of a file).
+They travel beside the good rows (``ValidatedBatch.rows``), never as a column of them,
+so no internal name can collide with a user's column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from monitors.collectors._convert import NAT_US, Checks, Problem, convert, is_present
 from monitors.errors import IngestError
-from storage.schema import ColumnSpec, DType, ModelSchema, Role, Task, dtype_of_series
+from storage.schema import (
+    DEFAULT_MISSING_VALUES,
+    ColumnSpec,
+    DType,
+    ModelSchema,
+    Role,
+    Task,
+    dtype_of_series,
+)
 
-NewColumns = Literal["add", "quarantine", "error"]
-ROW = "__row"
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
+NewColumns = Literal["ignore", "add", "quarantine", "error"]
+NEW_COLUMN_MODES: tuple[str, ...] = ("ignore", "add", "quarantine", "error")
+#: separators a header read as one column may contain, with their names
+SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe", ",": "comma"}
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One reason why one row was rejected."""
-
-    row: int
-    column: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"Row {self.row}" + (f", column {self.column!r}" if self.column else "")
-        return f"{where}: {self.reason}"
+__all__ = [
+    "NEW_COLUMN_MODES",
+    "SEPARATORS",
+    "NewColumns",
+    "Problem",
+    "ValidatedBatch",
+    "duplicate_names",
+    "separator_hint",
+    "validate_labels",
+    "validate_predictions",
+]
 
 
 @dataclass(frozen=True)
 class ValidatedBatch:
     """Good rows in storage form, and the problems of the bad ones."""
 
-    good: pd.DataFrame  # user column names + ROW; typed
+    good: pd.DataFrame  # the user's column names only; typed
+    rows: np.ndarray  # row number (from 1, with the offset) of each good row
     bad_positions: np.ndarray  # positions (0-based) of rejected rows in the input
     problems: list[Problem]  # every problem, in row order
     missing_columns: list[str] = field(default_factory=list)
     new_columns: list[ColumnSpec] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    # per column: which good rows held missing-value text (stored as missing)
+    coerced: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _fmt(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def separator_hint(columns: Sequence[str]) -> tuple[str, str] | None:
+    """``(separator, name)`` if a header read as one column contains ``;``, tab or ``|``."""
+    if len(columns) != 1:
+        return None
+    for sep in (";", "\t", "|"):
+        if sep in str(columns[0]):
+            return sep, SEPARATORS[sep]
+    return None
 
 
-class _Checks:
-    """Collects (mask, column, reason-per-row) triples, building texts only for bad rows."""
-
-    def __init__(self, n: int, row_numbers: np.ndarray) -> None:
-        self.n = n
-        self.rows = row_numbers
-        self.bad = np.zeros(n, dtype=bool)
-        self.items: list[tuple[np.ndarray, str | None, list[str]]] = []
-
-    def add(
-        self,
-        mask: np.ndarray | pd.Series,
-        column: str | None,
-        reasons: pd.Series | str,
-        *,
-        values: pd.Series | None = None,
-    ) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
-            return
-        positions = np.flatnonzero(mask)
-        if isinstance(reasons, str):
-            if values is not None:
-                texts = [reasons.format(_fmt(v)) for v in values.iloc[positions]]
-            else:
-                texts = [reasons] * len(positions)
-        else:
-            texts = [str(t) for t in reasons.iloc[positions]]
-        self.bad |= mask
-        self.items.append((positions, column, texts))
-
-    def problems(self) -> list[Problem]:
-        out = [
-            Problem(int(self.rows[p]), column, text)
-            for positions, column, texts in self.items
-            for p, text in zip(positions, texts, strict=True)
-        ]
-        out.sort(key=lambda p: p.row)
-        return out
-
-
-def _present(series: pd.Series) -> np.ndarray:
-    """Non-null and not an empty/blank string."""
-    notna = series.notna().to_numpy()
-    if pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
-        blank = series.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-        return notna & ~blank
-    return notna
-
-
-def _to_number(series: pd.Series, checks: _Checks, col: ColumnSpec, *, required: bool) -> pd.Series:
-    present = _present(series)
-    if pd.api.types.is_bool_dtype(series.dtype):
-        numbers = series.astype("float64")
-    elif pd.api.types.is_numeric_dtype(series.dtype):
-        numbers = pd.to_numeric(series, errors="coerce").astype("float64")
-    else:
-        numbers = pd.to_numeric(series.where(present), errors="coerce").astype("float64")
-    values = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    nan = np.isnan(values)
-    checks.add(present & nan, col.name, "expected a number, got {}", values=series)
-    checks.add(np.isinf(values), col.name, "expected a finite number, got {}", values=series)
-    if required:
-        checks.add(~present, col.name, f"missing value: the {col.role.value} is required")
-    return pd.Series(np.where(present & ~np.isinf(values), values, np.nan), index=series.index)
-
-
-INT64_MAX = 2**63 - 1
-EXACT_FLOAT_INT = 2**53
-
-
-def _to_int(series: pd.Series, checks: _Checks, col: ColumnSpec, *, required: bool) -> pd.Series:
-    """Integers stay exact: never through float64 (which rounds values above 2**53)."""
-    present = _present(series)
-    if required:
-        checks.add(~present, col.name, f"missing value: the {col.role.value} is required")
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("Int64")
-    if pd.api.types.is_integer_dtype(series.dtype):
-        if pd.api.types.is_unsigned_integer_dtype(series.dtype):
-            big = (series > INT64_MAX).fillna(False).to_numpy(dtype=bool)
-            checks.add(big, col.name, "integer out of the 64-bit range, got {}", values=series)
-            return series.where(~big).astype("Float64").astype("Int64")
-        return series.astype("Int64")
-    source = series if pd.api.types.is_numeric_dtype(series.dtype) else series.where(present)
-    parsed = pd.to_numeric(source, errors="coerce", dtype_backend="numpy_nullable")
-    bad_number = present & parsed.isna().to_numpy(dtype=bool)
-    checks.add(bad_number, col.name, "expected an integer, got {}", values=series)
-    if pd.api.types.is_integer_dtype(parsed.dtype):
-        big = (parsed > INT64_MAX).fillna(False).to_numpy(dtype=bool)
-        checks.add(big, col.name, "integer out of the 64-bit range, got {}", values=series)
-        return parsed.where(~big).astype("Int64") if big.any() else parsed.astype("Int64")
-    values = parsed.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-    finite = np.isfinite(values)
-    frac = finite & (np.mod(np.where(finite, values, 0.0), 1.0) != 0)
-    checks.add(frac, col.name, "expected an integer, got {}", values=series)
-    inexact = finite & ~frac & (np.abs(values) > EXACT_FLOAT_INT)
-    checks.add(
-        inexact,
-        col.name,
-        "expected an integer that is exact (|x| <= 2**53 as a float), got {}",
-        values=series,
-    )
-    checks.add(np.isinf(values), col.name, "expected a finite integer, got {}", values=series)
-    keep = finite & ~frac & ~inexact
-    out = pd.array(np.where(keep, values, 0).astype(np.int64), dtype="Int64")
-    out[~keep] = pd.NA
-    return pd.Series(out, index=series.index)
-
-
-def _to_bool(series: pd.Series, checks: _Checks, col: ColumnSpec, *, required: bool) -> pd.Series:
-    present = _present(series)
-    if pd.api.types.is_bool_dtype(series.dtype):
-        out = series.astype("boolean")
-    else:
-        text = series.astype("string").str.strip().str.lower()
-        out = pd.Series(pd.NA, index=series.index, dtype="boolean")
-        out[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
-        out[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
-        checks.add(
-            present & out.isna().to_numpy(),
-            col.name,
-            "expected a boolean (true/false/1/0/yes/no), got {}",
-            values=series,
-        )
-    if required:
-        checks.add(~present, col.name, f"missing value: the {col.role.value} is required")
-    return out
-
-
-def _to_string(series: pd.Series, checks: _Checks, col: ColumnSpec, *, required: bool) -> pd.Series:
-    present = _present(series)
-    if pd.api.types.is_float_dtype(series.dtype):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        integral = ~np.isnan(values) & (np.mod(np.nan_to_num(values), 1.0) == 0)
-        text = series.astype("string")
-        text[integral] = pd.Series(
-            values[integral].astype(np.int64), index=series.index[integral]
-        ).astype("string")
-    else:
-        text = series.astype("string")
-    if required:
-        checks.add(~present, col.name, f"missing value: the {col.role.value} is required")
-    return text.where(present, pd.NA)
-
-
-def _to_timestamp(series: pd.Series, checks: _Checks, col: ColumnSpec) -> pd.Series:
-    present = _present(series)
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        ts = series if getattr(series.dt, "tz", None) is not None else series.dt.tz_localize("UTC")
-        ts = ts.dt.tz_convert("UTC")
-    elif pd.api.types.is_numeric_dtype(series.dtype):
-        checks.add(
-            present, col.name, "expected an ISO 8601 timestamp, got the number {}", values=series
-        )
-        return pd.Series(np.zeros(len(series), dtype=np.int64), index=series.index)
-    else:
-        ts = pd.to_datetime(series.where(present), errors="coerce", utc=True, format="ISO8601")
-    checks.add(
-        present & ts.isna().to_numpy(),
-        col.name,
-        "expected an ISO 8601 timestamp, got {}",
-        values=series,
-    )
-    checks.add(~present, col.name, "missing value: the timestamp is required")
-    naive = ts.dt.tz_localize(None).astype("datetime64[us]")
-    micros = naive.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view("int64")
-    return pd.Series(micros, index=series.index)
-
-
-def _convert(series: pd.Series, col: ColumnSpec, checks: _Checks, *, required: bool) -> pd.Series:
-    if col.dtype is DType.TIMESTAMP:
-        return _to_timestamp(series, checks, col)
-    if col.dtype is DType.INT:
-        return _to_int(series, checks, col, required=required)
-    if col.dtype is DType.FLOAT:
-        return _to_number(series, checks, col, required=required)
-    if col.dtype is DType.BOOL:
-        return _to_bool(series, checks, col, required=required)
-    return _to_string(series, checks, col, required=required)
+def duplicate_names(columns: Sequence[str]) -> list[str]:
+    """Column names that appear more than once, sorted."""
+    counts = Counter(columns)
+    return sorted(c for c, n in counts.items() if n > 1)
 
 
 def _check_classes(
     values: pd.Series,
     col: ColumnSpec,
     classes: Sequence[object],
-    checks: _Checks,
+    checks: Checks,
     original: pd.Series,
 ) -> None:
     known = pd.Series(list(classes))
@@ -273,7 +120,9 @@ def validate_predictions(
     schema: ModelSchema,
     *,
     row_offset: int = 0,
-    on_new_columns: NewColumns = "add",
+    on_new_columns: NewColumns = "ignore",
+    time_range: tuple[int, int] | None = None,
+    missing_values: Collection[str] = DEFAULT_MISSING_VALUES,
 ) -> ValidatedBatch:
     """Validate a batch of logged predictions.
 
@@ -286,44 +135,67 @@ def validate_predictions(
     row_offset
         Added to row numbers (for later chunks of a file).
     on_new_columns
-        What a column that is not in the schema does: ``add`` it as a new nullable
-        feature (schema evolution), ``quarantine`` every row that has a value in it,
-        or ``error`` (reject the batch).
+        What a column that is not in the schema does: ``ignore`` it (reported in
+        ``ignored_columns``), convert it as a new nullable feature (``add``; the caller
+        evolves the schema), ``quarantine`` every row that has a value in it, or
+        ``error`` (reject the batch).
+    time_range
+        ``(low, high)`` epoch microseconds: a timestamp outside is a row error.
+    missing_values
+        Text that counts as missing in every column but the id (counted in ``coerced``).
 
     Raises
     ------
     IngestError
-        A structural error: a required column (id, timestamp, prediction, score) is
-        missing, or an unknown column with ``on_new_columns="error"``.
+        A structural error: duplicate column names, a header that looks like another
+        separator, a required column (id, timestamp, prediction, score) missing, or an
+        unknown column with ``on_new_columns="error"``.
     """
     columns = [str(c) for c in frame.columns]
-    unknown = _check_columns(columns, schema, on_new_columns)
+    unknown = check_columns(columns, schema, on_new_columns)
     n = len(frame)
     frame = frame.reset_index(drop=True)
-    checks = _Checks(n, np.arange(1, n + 1, dtype=np.int64) + row_offset)
-    out = _convert_schema_columns(frame, schema, checks)
+    checks = Checks(n, np.arange(1, n + 1, dtype=np.int64) + row_offset)
+    coerced: dict[str, np.ndarray] = {}
+    out = _convert_schema_columns(frame, schema, checks, missing_values, coerced)
+    if time_range is not None:
+        _check_time_range(out[schema.timestamp.name], schema, checks, frame, time_range)
     _check_duplicate_ids(out[schema.id.name], schema.id.name, checks, row_offset=row_offset)
-    new_specs = _convert_new_columns(frame, unknown, checks, out, on_new_columns=on_new_columns)
+    new_specs = _convert_new_columns(
+        frame, unknown, checks, out, on_new_columns=on_new_columns, coerced=coerced
+    )
     good_mask = ~checks.bad
     good = pd.DataFrame({k: v[good_mask] for k, v in out.items()})
-    good[ROW] = checks.rows[good_mask]
-    missing = [c.name for c in schema.columns if c.name not in columns]
     return ValidatedBatch(
         good=good.reset_index(drop=True),
+        rows=checks.rows[good_mask],
         bad_positions=np.flatnonzero(checks.bad),
         problems=checks.problems(),
-        missing_columns=missing,
+        missing_columns=[c.name for c in schema.columns if c.name not in columns],
         new_columns=new_specs,
+        ignored_columns=unknown if on_new_columns == "ignore" else [],
+        coerced={k: m[good_mask] for k, m in coerced.items() if m[good_mask].any()},
     )
 
 
-def _check_columns(
-    columns: list[str], schema: ModelSchema, on_new_columns: NewColumns
-) -> list[str]:
-    """Reject duplicate names and missing required columns; the columns not in the schema."""
-    if len(set(columns)) != len(columns):
-        dupes = sorted({c for c in columns if columns.count(c) > 1})
+def check_columns(columns: list[str], schema: ModelSchema, on_new_columns: NewColumns) -> list[str]:
+    """Reject duplicate names and missing required columns; the columns not in the schema.
+
+    Raises
+    ------
+    IngestError
+        On duplicate names, a one-column header with another separator inside, a
+        missing required column, or an unknown column with ``on_new_columns="error"``.
+    """
+    dupes = duplicate_names(columns)
+    if dupes:
         raise IngestError(f"the batch has duplicate column names: {dupes!r}")
+    hint = separator_hint(columns)
+    if hint is not None:
+        raise IngestError(
+            f"the batch has a single column {columns[0]!r} that contains {hint[0]!r}: the "
+            f"data looks {hint[1]}-separated; read it with that separator"
+        )
     missing_required = [c.name for c in schema.columns if _required(c) and c.name not in columns]
     if missing_required:
         raise IngestError(
@@ -338,7 +210,11 @@ def _check_columns(
 
 
 def _convert_schema_columns(
-    frame: pd.DataFrame, schema: ModelSchema, checks: _Checks
+    frame: pd.DataFrame,
+    schema: ModelSchema,
+    checks: Checks,
+    missing_values: Collection[str],
+    coerced: dict[str, np.ndarray],
 ) -> dict[str, pd.Series]:
     """The schema's columns present in ``frame``, converted and checked for their role."""
     out: dict[str, pd.Series] = {}
@@ -346,17 +222,55 @@ def _convert_schema_columns(
         if col.name not in frame.columns:
             continue
         original = frame[col.name]
-        converted = _convert(original, col, checks, required=_required(col))
+        converted = convert(
+            original,
+            col,
+            checks,
+            required=_required(col),
+            missing_values=missing_values,
+            coerced=coerced,
+        )
         _check_role(converted, col, schema, checks, original)
         out[col.name] = converted
     return out
+
+
+def _check_time_range(
+    micros: pd.Series,
+    schema: ModelSchema,
+    checks: Checks,
+    frame: pd.DataFrame,
+    time_range: tuple[int, int],
+) -> None:
+    """Timestamps before ``low`` or after ``high`` (epoch µs) are implausible."""
+    low, high = time_range
+    values = micros.to_numpy(dtype=np.int64)
+    parsed = values != NAT_US
+    name = schema.timestamp.name
+    text = {
+        bound: pd.Timestamp(bound, unit="us", tz="UTC").isoformat().replace("+00:00", "Z")
+        for bound in (low, high)
+    }
+    checks.add(
+        parsed & (values < low),
+        name,
+        f"implausible timestamp {{}}: before {text[low]} (the model's ingest policy min_timestamp)",
+        values=frame[name],
+    )
+    checks.add(
+        parsed & (values > high),
+        name,
+        f"implausible timestamp {{}}: after {text[high]} (more than the model's ingest "
+        "policy max_future after the time of ingest)",
+        values=frame[name],
+    )
 
 
 def _check_role(
     converted: pd.Series,
     col: ColumnSpec,
     schema: ModelSchema,
-    checks: _Checks,
+    checks: Checks,
     original: pd.Series,
 ) -> None:
     """Role checks: classes of predictions/labels, score in [0, 1], latency >= 0."""
@@ -378,7 +292,7 @@ def _check_role(
         )
 
 
-def _check_duplicate_ids(ids: pd.Series, column: str, checks: _Checks, *, row_offset: int) -> None:
+def _check_duplicate_ids(ids: pd.Series, column: str, checks: Checks, *, row_offset: int) -> None:
     """Flag every repeat of a prediction id in the batch, naming the row of its first use."""
     n = len(ids)
     dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
@@ -402,18 +316,21 @@ def _check_duplicate_ids(ids: pd.Series, column: str, checks: _Checks, *, row_of
 def _convert_new_columns(
     frame: pd.DataFrame,
     unknown: list[str],
-    checks: _Checks,
+    checks: Checks,
     out: dict[str, pd.Series],
     *,
     on_new_columns: NewColumns,
+    coerced: dict[str, np.ndarray],
 ) -> list[ColumnSpec]:
     """Quarantine rows with values in unknown columns, or convert them as new features."""
     new_specs: list[ColumnSpec] = []
+    if on_new_columns not in ("add", "quarantine"):
+        return new_specs
     for name in unknown:
         series = frame[name]
         if on_new_columns == "quarantine":
             checks.add(
-                _present(series), name, f"unknown column {name!r}: not in the model's schema"
+                is_present(series), name, f"unknown column {name!r}: not in the model's schema"
             )
             continue
         dtype = dtype_of_series(series, name=name)
@@ -421,7 +338,7 @@ def _convert_new_columns(
             dtype = DType.STRING
         spec = ColumnSpec(name=name, role=Role.FEATURE, dtype=dtype)
         new_specs.append(spec)
-        out[name] = _convert(series, spec, checks, required=False)
+        out[name] = convert(series, spec, checks, required=False, coerced=coerced)
     return new_specs
 
 
@@ -432,6 +349,7 @@ def validate_labels(
     id_column: str,
     label_column: str,
     row_offset: int = 0,
+    missing_values: Collection[str] = DEFAULT_MISSING_VALUES,
 ) -> ValidatedBatch:
     """Validate a batch of labels (``id_column``, ``label_column``) for backfill."""
     if schema.label is None:
@@ -444,11 +362,13 @@ def validate_labels(
         )
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    checks = _Checks(n, np.arange(1, n + 1, dtype=np.int64) + row_offset)
+    checks = Checks(n, np.arange(1, n + 1, dtype=np.int64) + row_offset)
     id_spec = schema.id.model_copy(update={"name": id_column})
     label_spec = schema.label.model_copy(update={"name": label_column, "role": Role.PREDICTION})
-    ids = _convert(frame[id_column], id_spec, checks, required=True)
-    labels = _convert(frame[label_column], label_spec, checks, required=True)
+    ids = convert(frame[id_column], id_spec, checks, required=True)
+    labels = convert(
+        frame[label_column], label_spec, checks, required=True, missing_values=missing_values
+    )
     if schema.task is not Task.REGRESSION and schema.classes is not None:
         _check_classes(
             labels,
@@ -461,9 +381,9 @@ def validate_labels(
     checks.add(dup, id_column, "duplicate prediction_id {} in the batch", values=frame[id_column])
     good_mask = ~checks.bad
     good = pd.DataFrame({schema.id.name: ids[good_mask], schema.label.name: labels[good_mask]})
-    good[ROW] = checks.rows[good_mask]
     return ValidatedBatch(
         good=good.reset_index(drop=True),
+        rows=checks.rows[good_mask],
         bad_positions=np.flatnonzero(checks.bad),
         problems=checks.problems(),
     )

@@ -11,7 +11,15 @@ demo time. Starting :data:`START` (UTC), 60 daily windows of predictions carry:
 * a **fairness regression** for ``group=D`` in the last 14 days (its approvals are
   cut by about four fifths, so its disparate impact ratio falls below 0.8);
 * **labels arriving with a delay**: labels exist for rows older than
-  :data:`LABEL_DELAY_DAYS` days at the end of the scenario.
+  :data:`LABEL_DELAY_DAYS` days at the end of the scenario, so the last windows have
+  estimated performance only (CBPE, calibrated on the labelled reference) and the
+  others show estimate and realized side by side;
+* a **stuck score** on :data:`STUCK_DAY`: for eight hours the scoring service returned
+  its fallback score :data:`STUCK_SCORE` for every applicant (a third of the day's rows),
+  which the ``anomalies`` analyzer flags (``stuck_score_share``);
+* a **candidate model** ``credit_v2`` scoring the same requests in shadow mode, slightly
+  more accurate overall but worse for young applicants (:mod:`monitors.demo.candidate`),
+  compared with ``credit`` by the comparison ``credit-v2-shadow``.
 
 Everything derives from the seed: the same call gives the same rows.
 """
@@ -24,12 +32,17 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from monitors.demo.candidate import CANDIDATE_RULES, load_candidate
+
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 60
 SHIFT_DAY = 35
 NEW_CATEGORY_DAY = 40
 FAIRNESS_DAYS = 14
 LABEL_DELAY_DAYS = 7
+STUCK_DAY = 20
+STUCK_SCORE = 0.5
+STUCK_HOURS = (6, 14)
 MODEL = "credit"
 FEATURES_NUMERIC = ["income", "debt_ratio", "credit_score", "loan_amount", "employment_years"]
 FEATURES_CATEGORICAL = ["purpose", "home_ownership"]
@@ -47,6 +60,8 @@ class Scenario:
     model: object
     start: datetime
     end: datetime  # end of the last window
+    # production rows whose score the fairness regression cut (group D, last 14 days)
+    fairness_cut: np.ndarray | None = None
 
 
 def _applicants(rng: np.random.Generator, n: int, day: float | None) -> pd.DataFrame:
@@ -92,7 +107,10 @@ def _true_repaid(rng: np.random.Generator, frame: pd.DataFrame) -> np.ndarray:
         + 0.05 * frame["employment_years"]
         + 1.2
     )
-    return (rng.random(len(frame)) < 1 / (1 + np.exp(-logit))).astype(int)
+    # an array, not a Series: a Series sliced [n:] keeps its index and would align to NaN
+    # when assigned to the reference frame (whose labels CBPE calibrates on)
+    p = 1 / (1 + np.exp(-logit.to_numpy(dtype=np.float64)))
+    return (rng.random(len(frame)) < p).astype(int)
 
 
 def _fit(frame: pd.DataFrame, labels: np.ndarray, seed: int) -> object:
@@ -147,18 +165,24 @@ def generate(
     )
     reference["latency_ms"] = np.round(rng.gamma(4, 6, len(reference)), 2)
 
-    parts = []
+    parts, cuts = [], []
     for day in range(days):
         frame = _applicants(rng, rows_per_day, day)
         frame["repaid"] = _true_repaid(rng, frame)
         frame["score"] = score(frame)
+        hit = np.zeros(rows_per_day, dtype=bool)
         if day >= days - FAIRNESS_DAYS:
             hit = (frame["group"] == "D").to_numpy() & (rng.random(rows_per_day) < 0.8)
             frame.loc[hit, "score"] = frame.loc[hit, "score"] * 0.3
+        cuts.append(hit)
         frame["approved"] = (frame["score"] >= 0.5).astype(int)
         seconds = np.sort(rng.uniform(0, 86400, rows_per_day))
         frame["ts"] = START + timedelta(days=day) + pd.to_timedelta(seconds, unit="s")
         frame["prediction_id"] = [f"d{day:03d}-{i:06d}" for i in range(rows_per_day)]
+        if day == STUCK_DAY:  # the service fell back to a constant score for eight hours
+            stuck = (seconds >= STUCK_HOURS[0] * 3600) & (seconds < STUCK_HOURS[1] * 3600)
+            frame.loc[stuck, "score"] = STUCK_SCORE
+            frame.loc[stuck, "approved"] = int(STUCK_SCORE >= 0.5)
         frame["latency_ms"] = np.round(
             rng.gamma(4, 6 + (3 if day >= SHIFT_DAY else 0), rows_per_day), 2
         )
@@ -175,6 +199,7 @@ def generate(
         model=model,
         start=START,
         end=end,
+        fairness_cut=np.concatenate(cuts) if cuts else None,
     )
 
 
@@ -184,7 +209,8 @@ DEMO_CONFIG = {
     "fairness": {"n_bootstrap": 300},
 }
 
-DEMO_RULES = """\
+DEMO_RULES = (
+    """\
 # Demo alert rules for the lending scenario. No channels: states are recorded and shown in
 # the dashboard; add e.g. `channels: [ml-team]` with a `channels:` section to be notified.
 rules:
@@ -216,7 +242,18 @@ rules:
     for: 2
     repeat: 24h
     severity: critical
+  # a third of one day's applicants got the same score: the service's fallback value
+  - name: credit-stuck-score
+    model: credit
+    metric: stuck_score_share
+    op: ">"
+    threshold: 0.2
+    for: 1
+    repeat: 24h
+    severity: critical
 """
+    + CANDIDATE_RULES
+)
 
 
 def load_demo(
@@ -226,8 +263,13 @@ def load_demo(
     days: int = DAYS,
     seed: int = 7,
     with_artifact: bool = True,
+    with_candidate: bool = True,
 ) -> Scenario:
-    """Generate the scenario and store it: register ``credit``, log, backfill labels."""
+    """Generate the scenario and store it: register ``credit``, log, backfill labels.
+
+    With ``with_candidate`` also register ``credit_v2``, log its shadow predictions and
+    labels, and define the comparison ``credit-v2-shadow`` (:mod:`monitors.demo.candidate`).
+    """
     from monitors.collectors import Client
 
     scenario = generate(rows_per_day=rows_per_day, days=days, seed=seed)
@@ -253,11 +295,13 @@ def load_demo(
             client.set_artifact(MODEL, scenario.model)
     client.log(MODEL, scenario.production, source="demo")
     client.log_labels(MODEL, scenario.labels, id="prediction_id", label="repaid")
+    if with_candidate:
+        load_candidate(url, scenario, config=DEMO_CONFIG)
     return scenario
 
 
 def apply_demo_rules(url: str | None = None) -> None:
-    """Apply :data:`DEMO_RULES` (the demo's drift, new-category and fairness alerts)."""
+    """Apply :data:`DEMO_RULES` (drift, new category, fairness, stuck score, candidate)."""
     from monitors.alerts.rules import apply_rules, parse_rule_file
     from storage.engine import get_engine, session_scope
 

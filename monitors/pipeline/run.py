@@ -3,7 +3,8 @@
 One pass of ``driftwarden run``, for each model (under its analysis lock):
 
 1. apply the model's retention, if it has one;
-2. find the closed windows between its first and last logged row;
+2. find the closed windows that hold logged rows (asking the store, so empty windows
+   between far-apart rows are never walked);
 3. analyse each window not analysed yet, or whose label count changed since (so a
    window's performance is recomputed as labels arrive); results of one window are
    stored in one transaction, replacing that window's earlier results;
@@ -33,11 +34,15 @@ from monitors.analyzers import performance as performance_analyzer
 from monitors.analyzers import quality as quality_analyzer
 from monitors.analyzers.base import MetricRecord
 from monitors.config import MonitorConfig, model_config
-from monitors.pipeline.windows import Window, closed_windows
+from monitors.pipeline._anomalies import AnomalyStage, prepare_anomalies
+from monitors.pipeline._compare import compare_pass
+from monitors.pipeline._estimated import EstimationStage, prepare_estimation
+from monitors.pipeline._summarized import analyze_summarized, executor_for
+from monitors.pipeline.windows import Window, occupied_windows
 from monitors.windows import load_window, purge, to_micros
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
-from storage.logs import log_table, role_column
+from storage.logs import log_table, next_timestamp, role_column
 from storage.metrics import quarantine_counts, store_window, window_runs
 from storage.models import Model
 from storage.registry import get_model, list_models, load_reference, model_schema
@@ -53,6 +58,7 @@ class PassSummary:
 
     windows_analyzed: int = 0
     windows_reanalyzed: int = 0
+    windows_compared: int = 0
     metrics_stored: int = 0
     rows_purged: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
@@ -66,6 +72,8 @@ class PassSummary:
         ]
         if self.rows_purged:
             out.append(f"purged {self.rows_purged} row(s) past retention")
+        if self.windows_compared:
+            out.append(f"compared {self.windows_compared} window(s) of candidate models")
         out += [f"skipped {name}: {why}" for name, why in self.skipped.items()]
         return out
 
@@ -83,10 +91,15 @@ class _Context:
     quality_reference: Any
     explainer: Any = None
     reference_importance: Any = None
+    estimated: EstimationStage | None = None
+    anomalies: AnomalyStage | None = None
 
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_FIRST_WINDOWABLE = datetime(2, 1, 1, tzinfo=UTC)  # rows before year 1 are never analysed
 
 
 def _from_micros(value: int) -> datetime:
@@ -147,6 +160,10 @@ def _analyze(
             ctx.reference_importance, importance, config=cfg.explain
         )
         records += explain_analyzer.explain_records(importance, shift)
+    if ctx.estimated is not None:
+        records += ctx.estimated.records(frame)
+    if ctx.anomalies is not None:
+        records += ctx.anomalies.records(frame)
     return records
 
 
@@ -169,14 +186,20 @@ def _label_count(engine: Any, model: Model, window: Window) -> int:
         )
 
 
-def _time_range(engine: Any, model: Model) -> tuple[datetime, datetime] | None:
-    table = log_table(model)
-    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
-    with engine.connect() as conn:
-        low, high = conn.execute(select(func.min(ts), func.max(ts))).one()
-    if low is None:
-        return None
-    return _from_micros(low), _from_micros(high)
+def _next_row(engine: Any, model: Model) -> Callable[[datetime | None], datetime | None]:
+    """Asks the store for its first row at or after a time: the windows that hold rows."""
+
+    def ask(at: datetime | None) -> datetime | None:
+        with engine.connect() as conn:
+            value = next_timestamp(conn, model, None if at is None else to_micros(at))
+        if value is None:
+            return None
+        try:
+            return _from_micros(value)
+        except OverflowError:  # beyond the years datetime holds: no window can close there
+            return None if value > 0 else ask(_FIRST_WINDOWABLE)
+
+    return ask
 
 
 def analyze_model(
@@ -190,6 +213,9 @@ def analyze_model(
 ) -> PassSummary:
     """Analyse every closed, not yet analysed (or newly labelled) window of one model."""
     summary = summary or PassSummary()
+    if (executor := executor_for(url, name)) is not None:  # summaries where rows live
+        stages = (_prepare, _analyze, scorer, on_window)
+        return analyze_summarized(name, executor, stages, summary, url=url, now=now)
     engine = get_engine(url)
     with session_scope(engine) as session:
         model = get_model(session, name)
@@ -206,13 +232,13 @@ def analyze_model(
         if ref is None:
             summary.skipped[name] = "no reference dataset (set one with Client.set_reference)"
             return summary
-        span = _time_range(engine, model)
-        if span is None:
+        next_row = _next_row(engine, model)
+        if next_row(None) is None:
             summary.skipped[name] = "no predictions logged yet"
             return summary
         version, reference = ref
         ctx: _Context | None = None
-        for window in closed_windows(span[0], span[1], model.window, now=now):
+        for window in occupied_windows(next_row, model.window, now=now):
             previous = runs.get(window.start)
             if previous is not None:
                 if previous.n_labels >= previous.n_rows or schema.label is None:
@@ -224,6 +250,8 @@ def analyze_model(
                 continue
             if ctx is None:
                 ctx = _prepare(model, schema, config, reference, version, scorer, engine)
+                if ctx.estimated is not None and ctx.estimated.skipped:
+                    summary.skipped[f"{name} (estimated performance)"] = ctx.estimated.skipped
             with session_scope(engine) as session:
                 quarantined = quarantine_counts(
                     session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
@@ -273,6 +301,17 @@ def _prepare(
     )
     with session_scope(engine) as session:
         _explainer(ctx, session, scorer)
+        ctx.estimated = prepare_estimation(
+            session,
+            model,
+            schema=schema,
+            config=config.estimated,
+            reference=reference,
+            version=version,
+        )
+        ctx.anomalies = prepare_anomalies(
+            session, model, schema=schema, config=config.anomalies, reference=reference
+        )
     return ctx
 
 
@@ -302,6 +341,10 @@ def run_pass(
             summary=summary,
             on_window=on_window,
         )
+    compared = compare_pass(url=url, model=model)  # windows both models analysed
+    summary.windows_compared += compared.windows
+    summary.metrics_stored += compared.metrics
+    summary.skipped.update(compared.skipped)
     if alerts:
         from monitors.alerts.engine import evaluate_rules
         from monitors.alerts.outbox import deliver

@@ -4,11 +4,15 @@
 ``1mo`` on the first of the month; any other size (``15m``, ``6h``, ``2d``, ``3mo``) on
 multiples of the size since the Unix epoch (months: since January 1970). A window
 ``[start, end)`` is *closed* once ``end <= now``.
+
+The pass walks only windows that hold rows (:func:`occupied_windows`): it asks the store
+for the first row at or after the end of each window it visits, so a lone row dated 1900
+costs one window, not every empty day since.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -81,3 +85,22 @@ def closed_windows(
             return
         yield Window(start, end)
         start = end
+
+
+def occupied_windows(
+    next_row: Callable[[datetime | None], datetime | None], size: str, *, now: datetime
+) -> Iterator[Window]:
+    """Closed windows that hold at least one row, in time order.
+
+    ``next_row(at)`` is the time of the first row at or after ``at`` (``None``: the first
+    row of all), or ``None`` if there is none; it is asked once per window visited, plus
+    once at the end. Empty windows between rows are never visited.
+    """
+    at = next_row(None)
+    while at is not None:
+        start = window_start(at, size)
+        end = next_start(start, size)
+        if end > now:
+            return
+        yield Window(start, end)
+        at = next_row(end)

@@ -24,7 +24,9 @@ from monitors.analyzers.fairness import (
     group_fairness,
 )
 from monitors.errors import ReportError
+from monitors.reports._estimated import performance_section
 from monitors.reports.canonical import canonical_value, content_sha256
+from monitors.reports.findings import findings
 from monitors.reports.methodology import methodology
 from storage.schema import ModelSchema
 
@@ -82,7 +84,9 @@ class ReportInputs:
     ``frame`` holds the window's rows (prediction, label, sensitive columns);
     ``stored_metrics`` the stored ``drift`` and ``explain`` metrics of the period
     (columns of :func:`storage.metrics.metrics_frame`); ``fairness_rules`` the names
-    of the model's alert rules on fairness metrics and ``alert_events`` their history.
+    of the model's alert rules on fairness metrics and ``alert_events`` their history;
+    ``performance_metrics`` the stored ``performance`` and ``estimated_performance``
+    metrics of the period (the report's performance section).
     """
 
     model: str
@@ -94,6 +98,7 @@ class ReportInputs:
     stored_metrics: pd.DataFrame | None = None
     fairness_rules: tuple[str, ...] = ()
     alert_events: tuple[AlertEventRow, ...] = field(default_factory=tuple)
+    performance_metrics: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +153,8 @@ def _parameters(
             "n_resamples": config.n_bootstrap,
             "confidence": config.confidence,
             "seed": config.seed,
-            "method": "percentile; multinomial resampling of the (group, label, prediction) "
-            "cell counts",
+            "method": "classification: Wilson per group, simultaneous pairwise score "
+            "intervals (Bonferroni) per disparity; regression: percentile bootstrap",
         },
     }
 
@@ -240,6 +245,21 @@ def _impact_ratios(report: FairnessReport, config: FairnessConfig) -> dict[str, 
     return {**tables, "four_fifths": config.four_fifths}
 
 
+def _flagged(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups flagged for insufficient data (the group, or any of its metrics)."""
+    return [
+        {
+            "feature": g["feature"],
+            "group": g["group"],
+            "n": g["n"],
+            "n_labelled": g["n_labelled"],
+            "min_group_size": g["min_group_size"],
+        }
+        for g in groups
+        if g["insufficient_data"] or any(m["insufficient_data"] for m in g["metrics"].values())
+    ]
+
+
 def _stored_summary(stored: pd.DataFrame | None) -> dict[str, Any]:
     out: dict[str, Any] = {"drift": [], "attribution": []}
     if stored is not None and len(stored):
@@ -324,9 +344,9 @@ def assemble_report(
     Returns
     -------
     AuditReport
-        The canonical content (sections ``parameters``, ``data``, ``groups``,
+        The canonical content (sections ``findings``, ``parameters``, ``data``, ``groups``,
         ``disparities``, ``impact_ratios``, ``insufficient_data``,
-        ``drift_attribution_summary``, ``alert_history``, ``methodology``,
+        ``drift_attribution_summary``, ``performance``, ``alert_history``, ``methodology``,
         ``software``) and its SHA-256.
 
     Raises
@@ -354,6 +374,7 @@ def assemble_report(
     content = {
         "title": TITLE,
         "format_version": FORMAT_VERSION,
+        "findings": findings(report),
         "parameters": _parameters(inputs, report, config),
         "data": {
             "n_rows": report.n_rows,
@@ -364,18 +385,9 @@ def assemble_report(
         "groups": groups,
         "disparities": _disparities(report),
         "impact_ratios": _impact_ratios(report, config),
-        "insufficient_data": [
-            {
-                "feature": g["feature"],
-                "group": g["group"],
-                "n": g["n"],
-                "n_labelled": g["n_labelled"],
-                "min_group_size": g["min_group_size"],
-            }
-            for g in groups
-            if g["insufficient_data"] or any(m["insufficient_data"] for m in g["metrics"].values())
-        ],
+        "insufficient_data": _flagged(groups),
         "drift_attribution_summary": _stored_summary(inputs.stored_metrics),
+        "performance": performance_section(inputs.performance_metrics),
         "alert_history": _alert_history(inputs),
         "methodology": methodology(),
         "software": software_versions(),

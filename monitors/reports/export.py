@@ -19,8 +19,10 @@ import pandas as pd
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from monitors import timeparse
 from monitors.analyzers.fairness import FairnessConfig
 from monitors.errors import ConfigError, ReportError
+from monitors.reports._estimated import PERFORMANCE_ANALYZERS
 from monitors.reports.assemble import (
     FAIRNESS_METRICS,
     AlertEventRow,
@@ -30,7 +32,7 @@ from monitors.reports.assemble import (
 )
 from monitors.reports.render import FORMATS, RENDERERS, Format
 from monitors.reports.signing import Signer
-from monitors.windows import load_window, to_utc
+from monitors.windows import load_window
 from storage.engine import get_engine, session_scope
 from storage.metrics import metrics_frame
 from storage.models import AlertEvent, AlertRule, AlertSeries, Model, ReportExport
@@ -54,17 +56,14 @@ class ExportResult:
 def parse_time(value: str | datetime, *, option: str) -> datetime:
     """An ISO 8601 time as an aware UTC ``datetime`` (naive values are taken as UTC).
 
+    The one parser of :mod:`monitors.timeparse`, kept here under its old name.
+
     Raises
     ------
     ConfigError
         If ``value`` is not an ISO 8601 time; the message names ``option``.
     """
-    try:
-        return to_utc(value).to_pydatetime()
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"{option}: expected an ISO 8601 time such as 2024-05-01T00:00:00Z; got {value!r}"
-        ) from exc
+    return timeparse.parse_time(value, option=option)
 
 
 def _stamp(value: datetime) -> str:
@@ -186,6 +185,13 @@ def gather_inputs(
             ],
             ignore_index=True,
         )
+        performance = pd.concat(
+            [
+                metrics_frame(session, model=stored_model, start=start, end=end, analyzer=a)
+                for a in PERFORMANCE_ANALYZERS
+            ],
+            ignore_index=True,
+        )
         rules = _fairness_rules(session, model)
         events = _alert_events(session, [r.id for r in rules], start, end)
         rule_names = tuple(r.name for r in rules)
@@ -201,6 +207,7 @@ def gather_inputs(
         end=end,
         frame=frame,
         stored_metrics=stored,
+        performance_metrics=performance,
         fairness_rules=rule_names,
         alert_events=tuple(events),
     )

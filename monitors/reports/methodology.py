@@ -44,11 +44,17 @@ def methodology() -> dict[str, Any]:
         "of two or more attributes (intersectional groups, named attr=value joined with &). "
         "A missing sensitive value forms its own group unless configured otherwise.",
         "definitions": DEFINITIONS,
-        "confidence_intervals": "Percentile bootstrap intervals: the rows are resampled "
-        "with replacement (drawn as one multinomial sample of all cell counts per resample, "
-        "which has the same distribution), with the number of resamples, confidence and "
-        "seed given in the parameters, so the same data and seed give the same intervals. "
-        "Resamples in which a value is undefined (0/0) are skipped for that value.",
+        "confidence_intervals": "Score intervals computed from the counts, at the "
+        "confidence given in the parameters. Each group's rate: Wilson's interval (count: "
+        "the group's share of the rows, times their number). Each disparity: simultaneous "
+        "intervals for every pair of groups (Newcombe's score interval for a difference, the "
+        "MOVER-R score interval for a ratio), each at level 1 - (1 - confidence) / number of "
+        "pairs (Bonferroni; equalized odds split it between TPR and FPR), bound the largest "
+        "difference (smallest ratio), so the interval contains the true disparity with at "
+        "least the stated confidence, also when every group has the same rate (difference "
+        "0, ratio 1). A breach is significant when its whole interval lies past the "
+        "threshold. Regression metrics: percentile bootstrap of the rows in a canonical "
+        "order, with the number of resamples and seed given in the parameters.",
         "verdicts": "Differences pass when at most their threshold; ratios (including the "
         "four-fifths rule on the disparate impact ratio) pass when at least their threshold. "
         "Disparities are taken over all groups, as fairlearn does; restricted_value repeats "
@@ -59,8 +65,8 @@ def methodology() -> dict[str, Any]:
         "limitations": [
             "Label-based metrics use only rows whose label had arrived when the report was "
             "made; late labels can change them.",
-            "Bootstrap intervals are approximate, and wide or degenerate for small groups "
-            "and rates near 0 or 1.",
+            "Intervals are approximate for small groups; disparity intervals are "
+            "conservative (Bonferroni over pairs) and wide for many or small groups.",
             "Statistical parity metrics say nothing about why groups differ; a passing "
             "report is not evidence that the model is fair in every sense.",
             "Intersectional groups are often small; many of them may be flagged insufficient_data.",

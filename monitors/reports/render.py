@@ -31,12 +31,15 @@ from markupsafe import Markup
 from monitors.reports.assemble import AuditReport
 from monitors.reports.canonical import canonical_json
 from monitors.reports.charts import Bar, bar_chart
+from monitors.reports.findings import RATE_NAMES
 from monitors.reports.signing import ALGORITHM, FILE_SIG_PLACEHOLDER, Signer
+from monitors.spreadsheet import neutralise  # the one CSV formula guard (metrics export too)
 
 Format = Literal["json", "html", "pdf", "csv"]
 FORMATS: Final[tuple[Format, ...]] = ("html", "pdf", "json", "csv")
-#: A text cell starting with one of these is prefixed with ``'`` in the CSV export.
-FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+
+#: Per-group metrics shown in the first of a group's two tables (the others need labels).
+_SELECTION_METRICS: Final = ("count", "selection_rate", "mean_prediction")
 
 _env = Environment(
     loader=PackageLoader("monitors.reports", "templates"),
@@ -62,6 +65,7 @@ def _verdict(passed: bool | None) -> Markup:
 
 _env.filters["num"] = _num
 _env.filters["verdict"] = _verdict
+_env.filters["rate"] = lambda rate: RATE_NAMES.get(rate, str(rate))
 
 
 def _signature(report: AuditReport, signer: Signer | None) -> dict[str, str] | None:
@@ -112,6 +116,10 @@ def _feature_tables(content: Mapping[str, Any]) -> list[dict[str, Any]]:
         entry["groups"].append(g)
     conf = content["parameters"]["bootstrap"]["confidence"]
     for entry in features.values():
+        # two narrower tables instead of one wide one: every column fits a (landscape) page
+        rates = [m for m in entry["metrics"] if m in _SELECTION_METRICS]
+        labelled = [m for m in entry["metrics"] if m not in _SELECTION_METRICS]
+        entry["tables"] = [part for part in (rates, labelled) if part]
         if "selection_rate" in entry["metrics"]:
             bars = [
                 Bar(
@@ -191,21 +199,6 @@ def render_pdf(report: AuditReport, *, signer: Signer | None = None) -> bytes:
     data = HTML(string=html, base_url=None).write_pdf(uncompressed_pdf=True, custom_metadata=True)
     assert data is not None  # write_pdf without a target returns the bytes
     return signer.sign_file(data) if signer is not None else data
-
-
-def neutralise(cell: str) -> str:
-    """``cell`` with a leading ``'`` if a spreadsheet would read it as a formula.
-
-    Applied to text cells only; numbers are written from numeric values and never
-    changed (``-0.25`` stays a number), so a negative number is never mistaken for
-    a formula, while the text ``-1+2`` from the data becomes ``'-1+2``.
-
-    Examples
-    --------
-    >>> neutralise("=HYPERLINK(1)"), neutralise("sex=F")
-    ("'=HYPERLINK(1)", 'sex=F')
-    """
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 def _cell(value: Any) -> str:

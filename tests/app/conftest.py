@@ -2,10 +2,9 @@
 
 The demo (model ``credit``, 60 daily windows at 200 rows a day, demo alert rules,
 analysed) takes about three minutes to build, so it is built once into pytest's cache
-directory, keyed by a hash of the demo generator and the database schema
-(:data:`BUILD_INPUTS`), and reused until they change. Each test gets its own copy.
-The tests compare what the pages show with the database itself, so a cached database
-built by older analyzers still tests the pages correctly.
+directory, keyed by a hash of the demo generator, the analyzers, the analysis pass and
+the database schema (:data:`BUILD_INPUTS`), and reused until they change. Each test
+gets its own copy. The tests compare what the pages show with the database itself.
 """
 
 from __future__ import annotations
@@ -23,7 +22,14 @@ MAIN = str(REPO / "app" / "main.py")
 ROWS_PER_DAY = 200
 
 
-BUILD_INPUTS = ("monitors/demo", "storage/migrations", "storage/models.py")
+BUILD_INPUTS = (
+    "monitors/demo",
+    "monitors/analyzers",
+    "monitors/compare",
+    "monitors/pipeline",
+    "storage/migrations",
+    "storage/models.py",
+)
 
 
 def _code_hash() -> str:
@@ -49,25 +55,32 @@ def _build(path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_db(pytestconfig: pytest.Config) -> Path:
-    """Path of the analysed demo database (read it through a copy: :func:`demo_url`)."""
+def demo_db(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of the analysed demo database (read it through a copy: :func:`demo_url`).
+
+    The cached build is copied into this session's temporary directory while the lock is
+    held, so another pytest process that rebuilds the cache for other code cannot remove
+    it under this session.
+    """
     cache = Path(pytestconfig.cache.mkdir("driftwarden-demo"))
     target = cache / f"demo-{ROWS_PER_DAY}-{_code_hash()}.db"
+    mine = tmp_path_factory.mktemp("demo") / target.name
     with open(cache / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one pytest-xdist worker builds, the other waits
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process builds, the others wait
         try:
             if not target.exists():
-                for old in cache.glob("demo-*.db*"):
-                    old.unlink()
+                for old in [*cache.glob("demo-*.db*"), *cache.glob("demo-*.partial*")]:
+                    old.unlink(missing_ok=True)
                 partial = target.with_suffix(".partial")
                 partial.unlink(missing_ok=True)
                 _build(partial)
                 for suffix in ("-wal", "-shm"):
                     Path(f"{partial}{suffix}").unlink(missing_ok=True)
                 partial.rename(target)
+            shutil.copyfile(target, mine)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return target
+    return mine
 
 
 @pytest.fixture

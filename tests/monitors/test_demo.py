@@ -1,7 +1,8 @@
 """The lending demo fires its alert rules on the expected dates, and not on clean windows.
 
-The demo is built once for the module (SQLite) with ``load_demo(rows_per_day=1000)``, the
-demo rules and one ``run_pass`` to the end of the scenario. To keep the module fast the
+The demo is built once for the module (SQLite) with ``load_demo(rows_per_day=1000)`` (the
+model ``credit`` and its shadow candidate ``credit_v2``), the demo rules and one
+``run_pass`` to the end of the scenario. To keep the module fast the
 analysis skips what the three demo rules do not read (no model artifact, so no SHAP; no
 domain classifier; no fairness bootstrap or intersections) and BLAS/OpenMP run on one
 thread: on this shared 2-core machine OpenMP oversubscription made ``generate`` alone take
@@ -19,13 +20,17 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from monitors.collectors import Client
+from monitors.compare.service import comparison_report
+from monitors.demo.candidate import CANDIDATE, COMPARISON
 from monitors.demo.lending import (
     DAYS,
     FAIRNESS_DAYS,
+    LABEL_DELAY_DAYS,
     MODEL,
     NEW_CATEGORY_DAY,
     SHIFT_DAY,
     START,
+    STUCK_DAY,
     Scenario,
     apply_demo_rules,
     load_demo,
@@ -71,6 +76,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         scenario = load_demo(url, rows_per_day=ROWS_PER_DAY, with_artifact=False)
         seconds["load_demo"] = time.perf_counter() - t0
         Client(url).configure(MODEL, config=FAST)
+        Client(url).configure(CANDIDATE, config=FAST)
         apply_demo_rules(url)
         t0 = time.perf_counter()
         summary = run_pass(url=url, now=scenario.end)
@@ -86,7 +92,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 event.window_start,
                 event.value,
             )
-            for event, series, rule in alert_queries.events(session, model=MODEL)
+            for model in (MODEL, CANDIDATE)
+            for event, series, rule in alert_queries.events(session, model=model)
         ]
     print(f"demo with {ROWS_PER_DAY} rows/day: {seconds}")
     yield Demo(url, scenario, summary, events, seconds)
@@ -104,7 +111,8 @@ def _of(demo: Demo, rule: str) -> list[Event]:
 def test_every_window_is_analysed(demo: Demo) -> None:
     assert demo.scenario.start == START
     assert demo.scenario.end == _day(DAYS)
-    assert demo.summary.windows_analyzed == DAYS
+    assert demo.summary.windows_analyzed == 2 * DAYS  # credit and its candidate
+    assert demo.summary.windows_compared == DAYS
 
 
 def test_credit_score_drift_fires_on_the_shift_day(demo: Demo) -> None:
@@ -173,7 +181,59 @@ def test_no_rule_changes_state_on_clean_windows(demo: Demo) -> None:
         "credit-score-drift": _day(SHIFT_DAY),
         "new-purpose-category": _day(NEW_CATEGORY_DAY),
         "group-disparate-impact": _day(DAYS - FAIRNESS_DAYS),
+        "credit-stuck-score": _day(STUCK_DAY),
+        "credit-v2-recall-young": _day(0),  # the candidate is worse for the young from day 0
     }
     assert {e.rule for e in demo.events} == set(first)
     early = [e for e in demo.events if e.window_start < first[e.rule]]
     assert early == []
+
+
+def test_stuck_score_fires_on_its_day_only(demo: Demo) -> None:
+    events = [(e.to_state, e.window_start) for e in _of(demo, "credit-stuck-score")]
+    # firing on the stuck day, resolved the next, back to ok the day after
+    assert events == [
+        ("firing", _day(STUCK_DAY)),
+        ("resolved", _day(STUCK_DAY + 1)),
+        ("ok", _day(STUCK_DAY + 2)),
+    ]
+    breaches = {
+        (r["metric"], r["window_start"][:10])
+        for r in metric_records(demo.url, MODEL)
+        if r["analyzer"] == "anomalies" and r["status"] == "breach"
+    }
+    stuck = sorted(d for m, d in breaches if m == "stuck_score_share")
+    assert stuck == [_day(STUCK_DAY).date().isoformat()]
+    # constant traffic and no input outliers: never a volume or outlier anomaly
+    assert not [b for b in breaches if b[0] in ("volume_zscore", "outlier_share")]
+
+
+def test_candidate_rule_fires_for_the_young_while_labels_last(demo: Demo) -> None:
+    events = [(e.to_state, e.window_start) for e in _of(demo, "credit-v2-recall-young")]
+    assert events[0] == ("firing", _day(0)), events
+    unlabelled = _day(DAYS - LABEL_DELAY_DAYS)
+    # it stays firing while windows have labels; then the recall is unknown (no data)
+    assert all(state != "resolved" for state, _ in events), events
+    assert all(when >= unlabelled for _, when in events[1:]), events
+
+
+def test_candidate_is_better_overall_and_worse_for_the_young(demo: Demo) -> None:
+    report = comparison_report(demo.url, COMPARISON)
+    assert (report.info.baseline, report.info.candidate, report.info.mode) == (
+        MODEL,
+        CANDIDATE,
+        "shadow",
+    )
+    verdict = report.verdict
+    assert (verdict.verdict, verdict.metric, verdict.basis) == (
+        "candidate_better",
+        "accuracy",
+        "realized",
+    )
+    assert verdict.delta is not None and verdict.delta.ci_low is not None
+    assert 0 < verdict.delta.ci_low < verdict.delta.delta < 0.03  # slightly better
+    assert "recall (age_band=18-24)" in verdict.worse_on
+    windows = report.window_verdicts
+    assert len(windows) == DAYS
+    estimated = windows[windows["basis"] == "estimated"]
+    assert len(estimated) == LABEL_DELAY_DAYS  # the unlabelled days: CBPE estimates

@@ -236,7 +236,7 @@ def test_a_new_column_is_added_nullable(database_url: str) -> None:
     client.log("typed", _typed_frame(5, start=0))
     newer = _typed_frame(5, start=5).assign(tenure=np.arange(5) * 1.5, channel="web")
 
-    result = client.log("typed", newer)
+    result = client.log("typed", newer, add_columns=True)
 
     assert result.added_columns == ["tenure", "channel"]
     schema = client.model("typed").schema

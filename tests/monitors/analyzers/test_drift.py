@@ -95,11 +95,19 @@ def test_numeric_statistics_equal_scipy(n: int, m: int, rounding: int | None) ->
     assert close(col.metric("anderson_darling").value, ad.statistic)
     assert close(col.metric("anderson_darling").p_value, ad.pvalue)
 
-    # bins: 10 reference quantiles, open outer bins; PSI/JS/KL from numpy/scipy directly
-    edges = np.unique(np.quantile(a, np.linspace(0, 1, 11)))[1:-1]
+    # bins: 10 reference quantiles, open outer bins (no value holds 5 % of the reference)
+    # or, for integers, one bin per point mass; PSI/JS/KL from numpy/scipy directly
+    psi_details = col.metric("psi").details
+    edges = np.asarray(psi_details["edges"])
+    if rounding in (None, 1):
+        assert psi_details["point_masses"] == []
+        np.testing.assert_array_equal(edges, np.unique(np.quantile(a, np.linspace(0, 1, 11)))[1:-1])
+    else:  # integers -4..4: every value with >= 5 % has its own bin, [k, k + 1)
+        values, counts = np.unique(a, return_counts=True)
+        assert psi_details["point_masses"] == values[counts >= 0.05 * n].tolist()
+        assert set(values[counts >= 0.05 * n]) <= set(edges)
     ref_p = np.bincount(np.searchsorted(edges, a, side="right"), minlength=edges.size + 1) / n
     cur_p = np.bincount(np.searchsorted(edges, b, side="right"), minlength=edges.size + 1) / m
-    psi_details = col.metric("psi").details
     np.testing.assert_allclose(psi_details["reference_proportions"], ref_p, rtol=REL)
     np.testing.assert_allclose(psi_details["current_proportions"], cur_p, rtol=REL)
     eps = 1e-4
@@ -151,8 +159,16 @@ def test_categorical_statistics_equal_scipy_and_unseen_categories(variant: str) 
     assert close(col.metric("psi").value, float(np.sum((c - r) * np.log(c / r))))
     with pytest.raises(KeyError):
         col.metric("z_test")  # three or more categories: no z-test
-    assert col.method == "chi2"
-    assert col.reason.startswith("chi2 (categorical, 4 categories, reference n=800 <= 1000")
+    assert col.method == "chi2" and col.p_metric == "chi2"
+    assert col.effect_metric == "jensenshannon"
+    assert col.reason.startswith("chi2 and jensenshannon (categorical, 4 categories;")
+    old = run(
+        ref_frame,
+        frame(c=pd.Series(cur, dtype="str")),
+        schema,
+        config.model_copy(update={"policy": "evidently"}),
+    ).column("c")
+    assert old.reason.startswith("chi2 (categorical, 4 categories, reference n=800 <= 1000")
 
 
 def test_z_test_squared_equals_uncorrected_chi2_contingency() -> None:
@@ -160,7 +176,8 @@ def test_z_test_squared_equals_uncorrected_chi2_contingency() -> None:
     ref = rng.random(700) < 0.3
     cur = rng.random(400) < 0.4
     schema = make_schema({"flag": "bool"})
-    col = run(frame(flag=ref), frame(flag=cur), schema).column("flag")
+    evidently = DriftConfig(policy="evidently")
+    col = run(frame(flag=ref), frame(flag=cur), schema, evidently).column("flag")
     table = np.array(
         [[(ref == v).sum() for v in (False, True)], [(cur == v).sum() for v in (False, True)]]
     )
@@ -169,6 +186,10 @@ def test_z_test_squared_equals_uncorrected_chi2_contingency() -> None:
     assert close(z.value**2, res.statistic)
     assert close(z.p_value, res.pvalue)
     assert col.method == "z_test" and col.kind == "boolean"
+    # the default policy's test of a 2 x 2 table: the same statistic, Fisher's exact p-value
+    default = run(frame(flag=ref), frame(flag=cur), schema).column("flag")
+    assert default.p_metric == "chi2" and close(default.statistic, res.statistic)
+    assert close(default.p_value, stats.fisher_exact(table).pvalue)
 
 
 # ----------------------------------------------------------------- automatic choice
@@ -200,8 +221,9 @@ def test_automatic_choice(kind: str, n_ref: int, expected: str) -> None:
     else:
         ref = pd.Series(rng.choice(["yes", "no"], n_ref), dtype="str")
         cur, dtype = pd.Series(rng.choice(["yes", "no"], 300), dtype="str"), "string"
-    col = run(frame(x=ref), frame(x=cur), make_schema({"x": dtype})).column("x")
-    assert col.method == expected
+    config = DriftConfig(policy="evidently")
+    col = run(frame(x=ref), frame(x=cur), make_schema({"x": dtype}), config).column("x")
+    assert col.method == expected and col.rule == "evidently"
     assert col.reason.startswith(f"{expected} (")
     side = "<=" if n_ref <= 1000 else ">"
     assert f"reference n={n_ref} {side} 1000" in col.reason
@@ -276,19 +298,21 @@ def test_per_feature_override_changes_method_and_threshold() -> None:
     rng = np.random.default_rng(4)
     ref, cur = rng.normal(size=3000), rng.normal(0.05, 1, size=3000)
     schema = make_schema({"x": "float", "w": "float"})
-    base = run(frame(x=ref, w=ref), frame(x=cur, w=cur), schema)
+    evidently = DriftConfig(policy="evidently")
+    base = run(frame(x=ref, w=ref), frame(x=cur, w=cur), schema, evidently)
     assert base.column("x").method == "wasserstein_normed"
     config = drift_config(
         {
+            "policy": "evidently",
             "features": {
                 "x": {"method": "psi", "threshold": 0.0001},
                 "w": {"thresholds": {"wasserstein_normed": 0.01}},
-            }
+            },
         }
     )
     over = run(frame(x=ref, w=ref), frame(x=cur, w=cur), schema, config)
     x, w = over.column("x"), over.column("w")
-    assert x.method == "psi" and x.threshold == 0.0001 and x.drifted
+    assert x.method == "psi" and x.threshold == 0.0001 and x.drifted and x.rule == "method"
     assert "features['x'].method" in x.reason
     assert w.method == "wasserstein_normed" and w.threshold == 0.01
     assert w.drifted and not base.column("w").drifted

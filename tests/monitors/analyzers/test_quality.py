@@ -104,15 +104,43 @@ def test_missing_share_matches_pandas(
     assert report.column("age").check("missing_share").status == BREACH
 
 
-def test_label_missing_share_is_reported_but_never_a_breach(
+def test_label_reports_coverage_not_missing_values(
     setup: tuple[pd.DataFrame, pd.DataFrame, ModelSchema],
 ) -> None:
+    """Labels arrive late: the label column gets ``label_coverage``, never ``missing_share``."""
     ref, cur, schema = setup
-    check = _run(ref, cur, schema).column("label").check("missing_share")
-    assert check.value == pytest.approx(cur["label"].isna().mean())
-    assert check.value > 0.5
-    assert check.threshold is None
-    assert check.status == OK
+    label = _run(ref, cur, schema).column("label")
+    assert "missing_share" not in {c.metric for c in label.checks}
+    check = label.check("label_coverage")
+    assert check.value == pytest.approx(cur["label"].notna().mean())
+    assert check.value < 0.5
+    assert (check.threshold, check.status) == (None, OK)
+    assert check.details["labelled"] == int(cur["label"].notna().sum())
+    assert check.details["rows"] == len(cur)
+    records = quality_records(_run(ref, cur, schema))
+    assert [r.metric for r in records if r.feature == "label"][0] == "label_coverage"
+    assert not [r for r in records if r.feature == "label" and r.metric == "missing_share"]
+
+
+def test_window_without_labels_is_not_missing_data(
+    setup: tuple[pd.DataFrame, pd.DataFrame, ModelSchema],
+) -> None:
+    """No label yet: coverage 0, no breach anywhere, checks that need values say why."""
+    ref, cur, schema = setup
+    report = _run(ref, cur.assign(label=np.nan), schema)
+    label = report.column("label")
+    assert (label.check("label_coverage").value, label.check("label_coverage").status) == (0, OK)
+    assert not [c for c in label.checks if c.status == BREACH]
+    for metric in ("type_mismatch_share", "new_category_share", "constant"):
+        check = label.check(metric)
+        assert check.status == INSUFFICIENT_DATA
+        assert check.details["reason"] == "no labels in the window yet"
+    empty = _run(ref, cur.iloc[0:0], schema).column("label").check("label_coverage")
+    assert (empty.value, empty.status, empty.details["reason"]) == (
+        None,
+        INSUFFICIENT_DATA,
+        "empty window",
+    )
 
 
 def test_out_of_range_share_matches_pandas(

@@ -1,0 +1,306 @@
+"""The analysis pass of a model whose windows are summarised where the rows live.
+
+For a model with an executor chosen (``postgres`` push-down or ``spark`` over its
+``--source``; see :mod:`monitors.summaries.executor`), :func:`analyze_summarized` replaces
+the window loading of :func:`monitors.pipeline.run.analyze_model`:
+
+1. the windows that hold rows come from the store (PostgreSQL) or from one Spark job
+   (row and label counts per window, for a Spark source);
+2. each window not analysed yet (or with new labels) is summarised by the executor on the
+   reference's spec (built once per pass);
+3. a window that fits in its sample (at most ``sample_size`` rows) is analysed on those
+   rows by the row path — identical numbers; a larger one by the analyzers from summaries
+   (:mod:`monitors.analyzers._from_summary`), with the domain classifier, SHAP, estimated
+   performance and anomaly checks on the sample;
+4. the metric records and the summary are stored in one transaction, so reports and
+   re-analysis can read the summary after ``purge``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import BigInteger, func, literal, select
+
+from monitors.analyzers import drift as drift_analyzer
+from monitors.analyzers import explain as explain_analyzer
+from monitors.analyzers import fairness as fairness_analyzer
+from monitors.analyzers import performance as performance_analyzer
+from monitors.analyzers import quality as quality_analyzer
+from monitors.analyzers._from_summary import (
+    column_drift_from_summary,
+    data_quality_from_summary,
+    group_fairness_from_summary,
+    model_performance_from_summary,
+)
+from monitors.analyzers.base import MetricRecord
+from monitors.config import model_config
+from monitors.pipeline.windows import Window, next_start, occupied_windows
+from monitors.summaries.executor import Executor, executor_for
+from monitors.summaries.sample import sample_frame
+from monitors.summaries.spec import build_spec
+from monitors.summaries.store import save_summary
+from monitors.summaries.types import SummarySpec, WindowSummary
+from monitors.windows import purge, to_micros
+from storage.engine import get_engine, session_scope
+from storage.locks import model_lock
+from storage.logs import log_table, next_timestamp, role_column
+from storage.metrics import quarantine_counts, store_window, window_runs
+from storage.models import Model
+from storage.registry import get_model, load_reference, model_schema
+from storage.schema import ModelSchema, Role
+
+__all__ = ["analyze_summarized", "executor_for"]
+
+Prepare = Callable[..., Any]
+Analyze = Callable[[Any, pd.DataFrame, Mapping[str, int]], list[MetricRecord]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Occupied:
+    """A closed window holding rows; its counts when the executor knows them up front."""
+
+    window: Window
+    n_rows: int | None = None
+    n_labels: int | None = None
+
+
+def _from_micros(value: int) -> datetime | None:
+    """An aware UTC datetime from epoch microseconds; ``None`` past the years it holds."""
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
+    except OverflowError:
+        return None
+
+
+def _store_windows(engine: Any, model: Model, now: datetime) -> list[_Occupied]:
+    """Closed windows holding rows in the store's log table (one index seek each)."""
+
+    def ask(at: datetime | None) -> datetime | None:
+        with engine.connect() as conn:
+            value = next_timestamp(conn, model, None if at is None else to_micros(at))
+        return None if value is None else _from_micros(value)
+
+    return [_Occupied(w) for w in occupied_windows(ask, model.window, now=now)]
+
+
+def _source_windows(
+    executor: Executor, schema: ModelSchema, size: str, now: datetime
+) -> list[_Occupied]:
+    """Closed windows holding rows in a Spark source, with their counts (one job)."""
+    from monitors.summaries.spark import SparkExecutor, read_source, spark_session, window_counts
+
+    assert isinstance(executor, SparkExecutor)
+    session = executor._session or spark_session()
+    executor._session = session
+    counts = window_counts(
+        read_source(session, executor.source),
+        timestamp=schema.timestamp.name,
+        label=schema.label.name if schema.label else None,
+        size=size,
+    )
+    out = []
+    for start in sorted(counts):
+        end = next_start(start, size)
+        if end <= now:
+            out.append(_Occupied(Window(start, end), *counts[start]))
+    return out
+
+
+def _label_count(engine: Any, model: Model, window: Window) -> int:
+    """Labelled rows of a window in the store's log table."""
+    table = log_table(model)
+    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
+    label = table.c[role_column(model, Role.LABEL).physical]
+    with engine.connect() as conn:
+        value = conn.scalar(
+            select(func.count(label)).where(
+                ts >= literal(to_micros(window.start), BigInteger),
+                ts < literal(to_micros(window.end), BigInteger),
+            )
+        )
+    return int(value or 0)
+
+
+def summary_records(
+    ctx: Any, summary: WindowSummary, spec: SummarySpec, quarantined: Mapping[str, int]
+) -> list[MetricRecord]:
+    """Every analyzer on a window summary; the domain classifier, SHAP, estimated performance
+    and anomaly checks on its uniform sample."""
+    cfg, schema = ctx.config, ctx.schema
+    sample = sample_frame(summary.sample, spec)
+    report = column_drift_from_summary(
+        ctx.drift_profile, summary, spec, schema=schema, config=cfg.drift, sample=sample
+    )
+    multivariate = None
+    if cfg.drift.multivariate and len(sample):
+        multivariate = drift_analyzer.multivariate_drift(
+            ctx.reference, sample, schema=schema, config=cfg.drift
+        )
+    records = drift_analyzer.drift_records(report, multivariate)
+    records += quality_analyzer.quality_records(
+        data_quality_from_summary(
+            ctx.quality_reference,
+            summary,
+            schema=schema,
+            config=cfg.quality,
+            quarantined=quarantined,
+        )
+    )
+    records += performance_analyzer.performance_records(
+        model_performance_from_summary(summary, spec, schema=schema, config=cfg.performance)
+    )
+    if schema.sensitive and summary.n_rows:
+        records += fairness_analyzer.fairness_records(
+            group_fairness_from_summary(summary, schema=schema, config=cfg.fairness)
+        )
+    if ctx.explainer is not None and len(sample):
+        ordered = sample.sort_values([schema.timestamp.name, schema.id.name], kind="stable")
+        importance = explain_analyzer.global_importance(ctx.explainer, ordered, config=cfg.explain)
+        shift = explain_analyzer.attribution_drift(
+            ctx.reference_importance, importance, config=cfg.explain
+        )
+        records += explain_analyzer.explain_records(importance, shift)
+    for stage in (getattr(ctx, "estimated", None), getattr(ctx, "anomalies", None)):
+        if stage is not None:  # label-free estimates and anomaly checks: on the sample
+            records += stage.records(sample)
+    return records
+
+
+def _needs_analysis(
+    engine: Any, model: Model, schema: ModelSchema, occupied: _Occupied, previous: Any
+) -> bool:
+    """A window not analysed yet, or analysed with fewer labels than it has now."""
+    if previous is None:
+        return True
+    if previous.n_labels >= previous.n_rows or schema.label is None:
+        return False
+    labels = occupied.n_labels
+    if labels is None:
+        labels = _label_count(engine, model, occupied.window)
+    return labels != previous.n_labels
+
+
+def _analyze_window(
+    ctx: Any,
+    summary: WindowSummary,
+    spec: SummarySpec,
+    quarantined: Mapping[str, int],
+    analyze: Analyze,
+) -> list[MetricRecord]:
+    """The row path on a window that fits in its sample; the summary path otherwise."""
+    if summary.sample.complete:
+        return analyze(ctx, sample_frame(summary.sample, spec), quarantined)
+    return summary_records(ctx, summary, spec, quarantined)
+
+
+def _windows(
+    engine: Any, model: Model, schema: ModelSchema, executor: Executor, now: datetime
+) -> list[_Occupied]:
+    """The closed windows that hold rows, from wherever the rows live."""
+    if executor.name == "spark":
+        return _source_windows(executor, schema, model.window, now)
+    return _store_windows(engine, model, now)
+
+
+def _store(
+    engine: Any,
+    model: Model,
+    window: Window,
+    records: list[MetricRecord],
+    window_summary: WindowSummary,
+    spec: SummarySpec,
+    *,
+    replace: bool,
+) -> int:
+    """The window's records, run and summary, in one transaction; records stored."""
+    with session_scope(engine) as session:
+        stored = store_window(
+            session,
+            model,
+            window_start=window.start,
+            window_end=window.end,
+            records=records,
+            n_rows=window_summary.n_rows,
+            n_labels=window_summary.n_labelled,
+            reference_version=spec.reference_version,
+            replace=replace,
+        )
+        save_summary(
+            session, model, window_summary, spec, window_start=window.start, window_end=window.end
+        )
+    return stored
+
+
+def analyze_summarized(
+    name: str,
+    executor: Executor,
+    stages: tuple[Prepare, Analyze, Any, Callable[[str, Window], None] | None],
+    summary: Any,
+    *,
+    url: str | None,
+    now: datetime,
+) -> Any:
+    """One model's part of a pass with summaries computed by ``executor``.
+
+    ``stages`` are ``(prepare, analyze, scorer, on_window)`` of
+    :func:`monitors.pipeline.run.analyze_model` (passed in so that this module does not
+    import it): ``prepare(model, schema, config, reference, version, scorer, engine)``
+    builds the per-model context, ``analyze(ctx, frame, quarantined)`` runs the row
+    analyzers. ``summary`` is the pass's ``PassSummary``, updated and returned.
+    """
+    prepare, analyze, scorer, on_window = stages
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        model = get_model(session, name)
+    with model_lock(engine, model.id):
+        with session_scope(engine) as session:
+            model = get_model(session, name)
+            schema = model_schema(model)
+            config = model_config(name, model.config)
+            ref = load_reference(session, model)
+            runs = window_runs(session, model)
+        if model.retention_days and executor.name != "spark":
+            summary.rows_purged += purge(url, name, now - timedelta(days=model.retention_days))
+        if ref is None:
+            summary.skipped[name] = "no reference dataset (set one with Client.set_reference)"
+            return summary
+        version, reference = ref
+        spec: SummarySpec | None = None
+        ctx: Any = None
+        for occupied in _windows(engine, model, schema, executor, now):
+            window, previous = occupied.window, runs.get(occupied.window.start)
+            if not _needs_analysis(engine, model, schema, occupied, previous):
+                continue
+            if spec is None:
+                spec = build_spec(
+                    reference,
+                    schema=schema,
+                    reference_version=version,
+                    drift=config.drift,
+                    calibration_bins=config.performance.calibration_bins,
+                )
+            window_summary = executor.summarize(spec, window.start, window.end)
+            if previous is None and window_summary.n_rows == 0:
+                continue
+            if ctx is None:
+                ctx = prepare(model, schema, config, reference, version, scorer, engine)
+            with session_scope(engine) as session:
+                quarantined = quarantine_counts(
+                    session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
+                )
+            records = _analyze_window(ctx, window_summary, spec, quarantined, analyze)
+            summary.metrics_stored += _store(
+                engine, model, window, records, window_summary, spec, replace=previous is not None
+            )
+            if previous is None:
+                summary.windows_analyzed += 1
+            else:
+                summary.windows_reanalyzed += 1
+            if on_window is not None:
+                on_window(name, window)
+    return summary

@@ -1,0 +1,1 @@
+"""One ``APIRouter`` per resource: predictions, labels, models, metrics, health, prometheus."""
