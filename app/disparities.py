@@ -22,20 +22,12 @@ from typing import Any, Final
 import pandas as pd
 
 from app import format as fmt
+from monitors.reports import findings
+from monitors.reports.findings import BASE_RATES
 
-#: Per-group rates a disparity compares, per disparity metric.
-BASE_RATES: Final[dict[str, tuple[str, ...]]] = {
-    "demographic_parity_difference": ("selection_rate",),
-    "demographic_parity_ratio": ("selection_rate",),
-    "disparate_impact_ratio": ("selection_rate",),
-    "equal_opportunity_difference": ("tpr",),
-    "equalized_odds_difference": ("tpr", "fpr"),
-    "equalized_odds_ratio": ("tpr", "fpr"),
-}
+#: Rates named in words: the report's, and the other per-group metrics the page shows.
 RATE_NAMES: Final = {
-    "selection_rate": "selection rate",
-    "tpr": "true positive rate",
-    "fpr": "false positive rate",
+    **findings.RATE_NAMES,
     "fnr": "false negative rate",
     "precision": "precision",
     "accuracy": "accuracy",

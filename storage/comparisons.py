@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.errors import ComparisonError, UnknownComparisonError
-from storage.metrics import RecordLike, metrics_frame
+from storage.metrics import RecordLike, metric_result_rows, metrics_frame
 from storage.models import Comparison, ComparisonWindow, MetricResult, Model, WindowRun
 from storage.registry import get_model
 from storage.schema import validate_model_name
@@ -229,22 +229,9 @@ def store_comparison_window(
             ComparisonWindow.window_end == window_end,
         )
     )
-    rows = [
-        MetricResult(
-            model_id=candidate.id,
-            window_start=window_start,
-            window_end=window_end,
-            analyzer=r.analyzer,
-            metric=r.metric,
-            feature=r.feature or "",
-            group=r.group or "",
-            value=r.value,
-            threshold=r.threshold,
-            status=r.status,
-            details=r.details,
-        )
-        for r in records
-    ]
+    rows = metric_result_rows(
+        candidate.id, window_start=window_start, window_end=window_end, records=records
+    )
     session.add_all(rows)
     session.add(
         ComparisonWindow(

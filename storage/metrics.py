@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -56,6 +56,76 @@ class RecordLike(Protocol):
     def details(self) -> dict[str, Any]: ...
 
 
+def metric_result_rows(
+    model_id: int, *, window_start: datetime, window_end: datetime, records: Iterable[RecordLike]
+) -> list[MetricResult]:
+    """Unsaved :class:`MetricResult` rows of one window's records.
+
+    Parameters
+    ----------
+    model_id : int
+        Model the results belong to.
+    window_start, window_end : datetime
+        The window.
+    records : iterable of RecordLike
+        Metric records; ``None`` feature/group are stored as ``""``.
+
+    Returns
+    -------
+    list of MetricResult
+        One row per record, not yet added to a session.
+    """
+    return [
+        MetricResult(
+            model_id=model_id,
+            window_start=window_start,
+            window_end=window_end,
+            analyzer=r.analyzer,
+            metric=r.metric,
+            feature=r.feature or "",
+            group=r.group or "",
+            value=r.value,
+            threshold=r.threshold,
+            status=r.status,
+            details=r.details,
+        )
+        for r in records
+    ]
+
+
+def value_select(model: Model, *, details: bool) -> tuple[Select[*tuple[Any, ...]], list[str]]:
+    """The unfiltered select of a model's stored metric values, and its column names.
+
+    Parameters
+    ----------
+    model : Model
+    details : bool
+        Also select the ``details`` JSON.
+
+    Returns
+    -------
+    tuple of (Select, list of str)
+        The select (only ``model_id`` filtered) and :data:`VALUE_COLUMNS`
+        (plus ``"details"``).
+    """
+    columns = [
+        MetricResult.window_start,
+        MetricResult.window_end,
+        MetricResult.analyzer,
+        MetricResult.metric,
+        MetricResult.feature,
+        MetricResult.group,
+        MetricResult.value,
+        MetricResult.threshold,
+        MetricResult.status,
+    ]
+    names = list(VALUE_COLUMNS)
+    if details:
+        columns.append(MetricResult.details)
+        names.append("details")
+    return select(*columns).where(MetricResult.model_id == model.id), names
+
+
 def store_window(
     session: Session,
     model: Model,
@@ -89,22 +159,9 @@ def store_window(
                 WindowRun.window_end == window_end,
             )
         )
-    rows = [
-        MetricResult(
-            model_id=model.id,
-            window_start=window_start,
-            window_end=window_end,
-            analyzer=r.analyzer,
-            metric=r.metric,
-            feature=r.feature or "",
-            group=r.group or "",
-            value=r.value,
-            threshold=r.threshold,
-            status=r.status,
-            details=r.details,
-        )
-        for r in records
-    ]
+    rows = metric_result_rows(
+        model.id, window_start=window_start, window_end=window_end, records=records
+    )
     session.add_all(rows)
     session.add(
         WindowRun(
@@ -141,18 +198,7 @@ def metrics_frame(
     ``start``/``end`` select windows with ``window_start >= start`` and
     ``window_end <= end``. ``feature`` and ``group`` are ``None`` where not applicable.
     """
-    query = select(
-        MetricResult.window_start,
-        MetricResult.window_end,
-        MetricResult.analyzer,
-        MetricResult.metric,
-        MetricResult.feature,
-        MetricResult.group,
-        MetricResult.value,
-        MetricResult.threshold,
-        MetricResult.status,
-        MetricResult.details,
-    ).where(MetricResult.model_id == model.id)
+    query, names = value_select(model, details=True)
     if start is not None:
         query = query.where(MetricResult.window_start >= start)
     if end is not None:
@@ -171,7 +217,7 @@ def metrics_frame(
         MetricResult.group,
     )
     rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=[*VALUE_COLUMNS, "details"])
+    frame = pd.DataFrame(rows, columns=names)
     frame.insert(0, "model", model.name)
     for col in ("feature", "group"):
         frame[col] = frame[col].astype(object).where(frame[col] != "", None)

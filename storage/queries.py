@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from storage.logs import log_table, role_column
-from storage.metrics import VALUE_COLUMNS
+from storage.metrics import VALUE_COLUMNS, value_select
 from storage.models import (
     AlertRule,
     AlertSeries,
@@ -171,26 +170,6 @@ def window_counts(
     return _utc(frame, ["window_start", "window_end"])
 
 
-def _value_select(model: Model, *, details: bool) -> tuple[Select[*tuple[Any, ...]], list[str]]:
-    """The unfiltered select of ``model``'s metric values, and its column names."""
-    columns = [
-        MetricResult.window_start,
-        MetricResult.window_end,
-        MetricResult.analyzer,
-        MetricResult.metric,
-        MetricResult.feature,
-        MetricResult.group,
-        MetricResult.value,
-        MetricResult.threshold,
-        MetricResult.status,
-    ]
-    names = list(VALUE_COLUMNS)
-    if details:
-        columns.append(MetricResult.details)
-        names.append("details")
-    return select(*columns).where(MetricResult.model_id == model.id), names
-
-
 def metric_values(
     session: Session,
     *,
@@ -235,7 +214,7 @@ def metric_values(
     """
     if not metrics and analyzer is None:
         raise ValueError("metric_values: expected metric names or an analyzer; got neither")
-    query, names = _value_select(model, details=details)
+    query, names = value_select(model, details=details)
     if metrics:
         query = query.where(MetricResult.metric.in_(list(metrics)))
     if start is not None:

@@ -38,6 +38,17 @@ DatabaseUrl = Annotated[
     ),
 ]
 
+#: ``--from``/``--to`` of commands that read stored windows (parse with :func:`parse_time`).
+WindowsFrom = Annotated[
+    str | None,
+    typer.Option("--from", help="Windows starting at or after (ISO 8601: 2026-02-03)."),
+]
+WindowsTo = Annotated[
+    str | None, typer.Option("--to", help="Windows ending at or before (ISO 8601).")
+]
+#: ``--out`` of commands that print a report or an export.
+OutPath = Annotated[Path | None, typer.Option(help="Write here instead of stdout.")]
+
 _PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
 
 
@@ -93,6 +104,16 @@ def choice(value: str, option: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise fail(f"{option} {value!r}: expected one of {', '.join(choices)}")
     return value
+
+
+def write_output(text: str, out: Path | None) -> None:
+    """Write ``text`` to stdout, or to ``out`` (saying so on stderr)."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    with errors():
+        out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}", err=True)
 
 
 def mask(url: str) -> str:

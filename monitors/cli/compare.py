@@ -9,13 +9,23 @@ one; ``compare NAME [--from] [--to] [--format text|json|csv] [--out FILE]`` (sho
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from monitors.cli.common import DatabaseUrl, Group, choice, database, errors, fail, parse_time
+from monitors.cli.common import (
+    DatabaseUrl,
+    Group,
+    OutPath,
+    WindowsFrom,
+    WindowsTo,
+    choice,
+    database,
+    errors,
+    fail,
+    parse_time,
+    write_output,
+)
 
 SUBCOMMANDS = ("add", "show", "list", "remove")
 
@@ -93,15 +103,10 @@ def compare_add(
 @compare_app.command("show")
 def compare_show(
     name: Annotated[str, typer.Argument(help="The comparison.")],
-    from_: Annotated[
-        str | None,
-        typer.Option("--from", help="Windows starting at or after (ISO 8601: 2026-02-03)."),
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Windows ending at or before (ISO 8601).")
-    ] = None,
+    from_: WindowsFrom = None,
+    to: WindowsTo = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
-    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    out: OutPath = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print or export a comparison: each window's verdict and the period's (pooled)."""
@@ -113,13 +118,7 @@ def compare_show(
     with errors():
         report = comparison_report(url, name, start=start, end=end)
     render = {"text": report_text, "json": report_json, "csv": report_csv}[fmt]
-    text = render(report)
-    if out is None:
-        sys.stdout.write(text)
-        return
-    with errors():
-        out.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {out}", err=True)
+    write_output(render(report), out)
 
 
 @compare_app.command("list")

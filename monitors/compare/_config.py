@@ -7,6 +7,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from monitors.analyzers.performance import LOWER_IS_BETTER as PERFORMANCE_LOWER_IS_BETTER
 from storage.schema import Task
 
 Mode = Literal["shadow", "split"]
@@ -42,17 +43,8 @@ HIGHER_IS_BETTER: Final = frozenset(
     }
 )
 """Compared metrics where a larger candidate value is better (ratios: closer to 1)."""
-LOWER_IS_BETTER: Final = frozenset(
+LOWER_IS_BETTER: Final = PERFORMANCE_LOWER_IS_BETTER | frozenset(
     {
-        "log_loss",
-        "brier_score",
-        "expected_calibration_error",
-        "mae",
-        "rmse",
-        "mape",
-        "latency_p50",
-        "latency_p95",
-        "latency_p99",
         "fpr",
         "estimated_mae",
         "estimated_rmse",

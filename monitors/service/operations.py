@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -105,6 +106,29 @@ def _writer(url: str) -> AbstractContextManager[object]:
         return _sqlite_locks.setdefault(str(parsed.database), threading.Lock())
 
 
+R = TypeVar("R", IngestResult, LabelResult)
+
+
+def _store_body(
+    settings: ServiceSettings, telemetry: Telemetry, body: Body, ingest: Callable[[pd.DataFrame], R]
+) -> R:
+    """Decode ``body``, store it with ``ingest`` (one writer per SQLite file), count the batch."""
+    began = time.perf_counter()
+    frame = body.frame(settings)
+    with _writer(settings.database_url):
+        result = ingest(frame)
+    if isinstance(result, IngestResult):
+        kind = "predictions"
+        outcomes = {"stored": result.stored, "already_present": result.already_present}
+    else:
+        kind = "labels"
+        outcomes = {"stored": result.updated, "already_present": result.already_set}
+    outcomes["quarantined"] = result.quarantined
+    outcomes["already_quarantined"] = result.already_quarantined
+    telemetry.observe_batch(result.model, kind, time.perf_counter() - began, outcomes)
+    return result
+
+
 def _problems(problems: list[Problem], n: int) -> list[RowProblem]:
     return [RowProblem(row=p.row, column=p.column, reason=p.reason) for p in problems[:n]]
 
@@ -140,24 +164,19 @@ def ingest_prediction_body(
     on_new_columns: NewColumns,
 ) -> IngestSummary:
     """Decode a body of predictions and store it as one batch (the SDK's ingest)."""
-    began = time.perf_counter()
-    frame = body.frame(settings)
-    with _writer(settings.database_url):
-        result = ingest_predictions(
+    result = _store_body(
+        settings,
+        telemetry,
+        body,
+        lambda frame: ingest_predictions(
             [frame],
             name,
             url=settings.database_url,
             strict=strict,
             on_new_columns=on_new_columns,
             source=f"http:{principal.name}",
-        )
-    outcomes = {
-        "stored": result.stored,
-        "already_present": result.already_present,
-        "quarantined": result.quarantined,
-        "already_quarantined": result.already_quarantined,
-    }
-    telemetry.observe_batch(result.model, "predictions", time.perf_counter() - began, outcomes)
+        ),
+    )
     return _ingest_summary(result, settings.problems_shown)
 
 
@@ -192,10 +211,11 @@ def ingest_label_body(
     label_column: str | None,
 ) -> LabelSummary:
     """Decode a body of labels and backfill them by ``prediction_id`` (the SDK's backfill)."""
-    began = time.perf_counter()
-    frame = body.frame(settings)
-    with _writer(settings.database_url):
-        result = ingest_labels(
+    result = _store_body(
+        settings,
+        telemetry,
+        body,
+        lambda frame: ingest_labels(
             [frame] if len(frame.columns) else [],  # ``[]``: a batch of no labels
             name,
             url=settings.database_url,
@@ -203,14 +223,8 @@ def ingest_label_body(
             label_column=label_column,
             strict=strict,
             source=f"http:{principal.name}",
-        )
-    outcomes = {
-        "stored": result.updated,
-        "already_present": result.already_set,
-        "quarantined": result.quarantined,
-        "already_quarantined": result.already_quarantined,
-    }
-    telemetry.observe_batch(result.model, "labels", time.perf_counter() - began, outcomes)
+        ),
+    )
     return _label_summary(result, settings.problems_shown)
 
 

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from monitors.service.auth import require_scope
-from monitors.service.bodies import media_kind
 from monitors.service.keys import Principal
-from monitors.service.operations import Body, ingest_label_body
+from monitors.service.operations import ingest_label_body
 from monitors.service.routers._common import (
     ModelName,
     in_thread,
@@ -17,7 +16,7 @@ from monitors.service.routers._common import (
     settings_of,
     telemetry_of,
 )
-from monitors.service.routers.predictions import ROWS_BODY, Strict
+from monitors.service.routers.predictions import ROWS_BODY, Strict, read_body
 from monitors.service.schemas import LabelSummary
 
 router = APIRouter(prefix="/v1/models", tags=["labels"])
@@ -44,12 +43,7 @@ async def post_labels(
 ) -> LabelSummary:
     """Store labels of logged predictions by prediction id; unknown ids and labels that
     differ from a stored one are reported and quarantined, never overwritten."""
-    media_kind(request.headers.get("content-type"))
-    body = Body(
-        await request.body(),
-        request.headers.get("content-type"),
-        request.headers.get("content-encoding"),
-    )
+    body = await read_body(request)
     return await in_thread(
         ingest_label_body,
         settings=settings_of(request),

@@ -48,6 +48,16 @@ Strict = Annotated[
 ]
 
 
+async def read_body(request: Request) -> Body:
+    """The body of an ingest request; an unsupported Content-Type is refused before reading."""
+    media_kind(request.headers.get("content-type"))
+    return Body(
+        await request.body(),
+        request.headers.get("content-type"),
+        request.headers.get("content-encoding"),
+    )
+
+
 @router.post(
     "/{name}/predictions",
     response_model=IngestSummary,
@@ -70,12 +80,7 @@ async def post_predictions(
 ) -> IngestSummary:
     """Validate and store rows as one batch: re-sent ids are not stored twice, bad rows
     are quarantined with their reasons (first ones listed), a malformed body stores nothing."""
-    media_kind(request.headers.get("content-type"))
-    body = Body(
-        await request.body(),
-        request.headers.get("content-type"),
-        request.headers.get("content-encoding"),
-    )
+    body = await read_body(request)
     return await in_thread(
         ingest_prediction_body,
         settings=settings_of(request),
