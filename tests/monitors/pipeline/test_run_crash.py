@@ -66,6 +66,7 @@ MAX_ROUNDS = 60
 KILLS_PER_ROUND = 8  # then one pass runs to completion and the round is checked
 TAIL_SCALE = 0.3  # share of a pass after its last window (evaluation, delivery), about
 PHASES = ("load", "analysis", "evaluation", "delivery")
+MAX_STRETCH = 3.0  # delays grow at most to 3x a clean pass (unbounded growth slept for hours)
 
 RULES = f"""
 channels:
@@ -437,14 +438,17 @@ def test_run_pass_sigkilled_at_random_points(
                     # uniform over what is left of the pass (a full one: loading to delivery)
                     left = (done.runs - before.runs) / done.runs
                     scale = stretch * full * (TAIL_SCALE + (1 - TAIL_SCALE) * left)
+                    # while late phases are unreached, aim at the end of the pass only
+                    late_missing = any(phases[p] == 0 for p in PHASES[1:]) and kills >= KILLS // 2
                     pid = zygote.start(tag)
-                    time.sleep(rng.uniform(0.0, scale))
+                    time.sleep(rng.uniform(0.6 * scale if late_missing else 0.0, scale))
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
                     status = zygote.wait()
                     if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
                         # finished before the kill; anything else (error, deadline) fails
                         zygote.check(status)
+                        stretch = max(1.0, stretch * 0.8)  # aimed past the end: come back
                         break
                     kills += 1
                     phases[_phase(before, _progress(engine), done)] += 1
@@ -462,7 +466,7 @@ def test_run_pass_sigkilled_at_random_points(
                 dispose_all()
                 print(f"{tag}: {kills} kills so far, {dict(phases)}", flush=True)
                 if any(phases[p] == 0 for p in PHASES[1:]) and kills >= KILLS // 2:
-                    stretch *= 1.25
+                    stretch = min(stretch * 1.25, MAX_STRETCH)
         finally:
             zygote.close()
             stderr.seek(0)
