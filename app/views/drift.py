@@ -18,9 +18,11 @@ if scores.empty:
 
 latest = scores[scores["window_start"] == scores["window_start"].max()]
 is_feature = latest["feature"].isin(info.features)
+is_sensitive = latest["feature"].isin(info.sensitive)
 drifting = sorted(latest.loc[is_feature & (latest["drifted"] == 1), "feature"])
-outputs = sorted(latest.loc[~is_feature & (latest["drifted"] == 1), "feature"])
-cols = st.columns(2)
+population = sorted(latest.loc[is_sensitive & (latest["drifted"] == 1), "feature"])
+outputs = sorted(latest.loc[~is_feature & ~is_sensitive & (latest["drifted"] == 1), "feature"])
+cols = st.columns(3)
 cols[0].metric(
     "Features drifting in the last window", f"{len(drifting)} of {int(is_feature.sum())}"
 )
@@ -28,6 +30,11 @@ cols[1].metric(
     "Prediction, score or label drifting",
     fmt.names(outputs) if outputs else "none",
     help="Columns that are not model inputs; not counted among the features.",
+)
+cols[2].metric(
+    "Population make-up drifting",
+    fmt.names(population) if population else "none",
+    help="Sensitive attributes whose distribution changed; not counted among the features.",
 )
 if drifting:
     st.markdown(
@@ -75,7 +82,13 @@ cols[1].metric("Statistic", fmt.num(d.get("statistic"), 4))
 cols[2].metric("Threshold", fmt.num(last["threshold"], 4))
 cols[3].markdown(f"**Test used**  \n{fmt.md(d.get('method', '—'))}")
 st.markdown(f"**Why this test:** {fmt.md(d.get('reason', 'not recorded'))}")
-if d.get("p_value") is not None:
+if d.get("p_value_adjusted") is not None:
+    st.markdown(
+        f"Rule: {fmt.md(d.get('rule', '—'))}. p-value {fmt.num(d.get('p_value'), 4)}, "
+        f"adjusted for the window's columns (Benjamini–Hochberg) "
+        f"{fmt.num(d['p_value_adjusted'], 4)}; effect size {fmt.num(d.get('effect_size'), 4)}."
+    )
+elif d.get("p_value") is not None:
     st.markdown(f"p-value {fmt.num(d['p_value'], 4)} (drift when below the threshold).")
 if since is not None:
     st.markdown(f"Drifting since the window starting **{since:%Y-%m-%d}**.")

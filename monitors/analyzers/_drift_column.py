@@ -94,8 +94,8 @@ def _finish(
     if decision.rule == "significant_effect":
         threshold = config.threshold_for(column, decision.p_metric)
         p = decider.p_value
-        drifted = p is not None and p < threshold and effect is not None
-        drifted = drifted and effect >= decision.effect_threshold  # type: ignore[operator]
+        large = effect is not None and effect >= decision.effect_threshold
+        drifted = p is not None and p < threshold and large
     else:
         threshold, drifted = decider.threshold, bool(decider.drifted)
     return ColumnDrift(
