@@ -117,7 +117,15 @@ def schema_of(frame: pd.DataFrame) -> Any:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak RSS so far, MB (``ru_maxrss``)."""
+    """This process's peak RSS so far, MB: ``VmHWM`` of its address space.
+
+    Not ``ru_maxrss``, which survives ``execve``: a child started by a large parent would
+    report the parent's size at the fork.
+    """
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

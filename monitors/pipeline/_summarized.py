@@ -92,13 +92,11 @@ def _source_windows(
     executor: Executor, schema: ModelSchema, size: str, now: datetime
 ) -> list[_Occupied]:
     """Closed windows holding rows in a Spark source, with their counts (one job)."""
-    from monitors.summaries.spark import SparkExecutor, read_source, spark_session, window_counts
+    from monitors.summaries.spark import SparkExecutor, window_counts
 
     assert isinstance(executor, SparkExecutor)
-    session = executor._session or spark_session()
-    executor._session = session
     counts = window_counts(
-        read_source(session, executor.source),
+        executor.dataframe(),
         timestamp=schema.timestamp.name,
         label=schema.label.name if schema.label else None,
         size=size,

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     false,
@@ -85,9 +86,7 @@ def _clean(cols: LogColumns, name: str) -> ColumnElement[Any]:
 
 def _edges(values: Sequence[float], name: str) -> Any:
     """A ``float8[]`` bind parameter holding bin edges."""
-    from sqlalchemy import bindparam
-
-    return bindparam(name, value=list(values), type_=ARRAY(Double), literal_execute=False)
+    return bindparam(name, value=list(values), type_=ARRAY(Double))
 
 
 def _bin(value: ColumnElement[Any], edges: Any) -> ColumnElement[Any]:

@@ -388,14 +388,21 @@ class SparkExecutor:
         self.source = source
         self._session = session
 
+    def session(self) -> Any:
+        """The Spark session (created on first use from ``DRIFTWARDEN_SPARK_MASTER``)."""
+        if self._session is None:
+            self._session = spark_session()
+        return self._session
+
+    def dataframe(self) -> Any:
+        """The source as a Spark DataFrame."""
+        return read_source(self.session(), self.source)
+
     def summarize(self, spec: SummarySpec, start: datetime, end: datetime) -> WindowSummary:
         """The summary of the source's rows in ``[start, end)``."""
         from monitors.windows import to_micros
 
-        if self._session is None:
-            self._session = spark_session()
-        df = read_source(self._session, self.source)
-        return summarize_dataframe(df, spec, to_micros(start), to_micros(end))
+        return summarize_dataframe(self.dataframe(), spec, to_micros(start), to_micros(end))
 
 
 def window_counts(
