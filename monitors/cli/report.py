@@ -73,7 +73,8 @@ def _verify_database(database_url: str | None) -> tuple[str | None, str | None]:
 
     path = Path(str(make_url(DEFAULT_DATABASE).database))
     if path.is_file():
-        return DEFAULT_DATABASE, None
+        # absolute: an engine cached for the relative URL may point at another directory
+        return f"sqlite:///{path.resolve()}", None
     return None, f"no --database-url and no {DEFAULT_DATABASE} here"
 
 

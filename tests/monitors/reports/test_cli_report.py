@@ -227,7 +227,8 @@ def test_verify_finds_the_database_like_every_command(
     source.close()
     by_default = runner.invoke(app, ["report", "verify", str(path)])
     assert (by_default.exit_code, by_default.stdout) == (0, "verified\n")
-    assert "database record in sqlite:///driftwarden.db: recorded export" in by_default.stderr
+    expected_url = f"sqlite:///{(here / 'driftwarden.db').resolve()}"
+    assert f"database record in {expected_url}: recorded export" in by_default.stderr
 
 
 def test_verify_to_a_missing_database_file_is_an_error(
