@@ -7,7 +7,6 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import shap
 from sklearn import ensemble, svm, tree
 from sklearn.pipeline import Pipeline
 
@@ -182,6 +181,8 @@ def make_explainer(
 
 def _shap_explainer(kind: str, final: Any, background: np.ndarray) -> tuple[Any, str | None, str]:
     """shap's TreeExplainer or LinearExplainer of ``final``, the unit of its leaves, its name."""
+    import shap  # on use: a pass over models without an artifact never loads it
+
     if kind == TREE:
         try:
             explainer = shap.TreeExplainer(final)

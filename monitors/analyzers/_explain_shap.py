@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shap
 
 from monitors.analyzers._explain_types import KERNEL, Explainer
 
@@ -69,6 +68,8 @@ def _kernel_values(explainer: Explainer, rows: pd.DataFrame) -> tuple[np.ndarray
     state = np.random.get_state()  # KernelExplainer samples from the global numpy RNG
     try:
         np.random.seed(explainer.seed)
+        import shap  # imported on use: ~1 s and ~100 MB that passes without a model skip
+
         kernel = shap.KernelExplainer(f, _encode(background, categories))
         options: dict[str, Any] = {"l1_reg": False, "silent": True}
         if explainer.nsamples is not None:

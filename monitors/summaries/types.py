@@ -298,12 +298,25 @@ class WindowSummary:
 
 
 # --------------------------------------------------------------------------- JSON codec
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types written to JSON as they are."""
+
+
 def to_json(value: Any) -> Any:
     """A dataclass tree as JSON data (tuples become lists, non-finite floats ``None``)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
-        return [to_json(v) for v in value]
+        out = []
+        for v in value:  # inline the scalar cases: a sample holds ~10^5-10^6 values
+            kind = type(v)
+            if kind is float:
+                out.append(v if math.isfinite(v) else None)
+            elif kind in _PLAIN:
+                out.append(v)
+            else:
+                out.append(to_json(v))
+        return out
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if hasattr(value, "item") and not isinstance(value, str | bytes):
@@ -319,6 +332,10 @@ def _decode(hint: Any, value: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"window summary {where}: expected a list; got {value!r}")
         if len(args) == 2 and args[1] is Ellipsis:
+            if args[0] is float:  # fast paths for long runs of scalars (samples, bins)
+                return tuple(math.nan if v is None else float(v) for v in value)
+            if args[0] in (int, str, Value):
+                return tuple(value)
             return tuple(_decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
         pairs = enumerate(zip(args, value, strict=True))
         return tuple(_decode(a, v, f"{where}[{i}]") for i, (a, v) in pairs)
