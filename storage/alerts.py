@@ -104,6 +104,20 @@ def _match(
     return column == wanted
 
 
+def series_selection(feature: str | None, group: str | None) -> list[ColumnElement[bool]]:
+    """The conditions on ``metric_result`` of a rule's feature/group selection.
+
+    ``None`` means "none" (stored as ``''``), ``"*"`` any non-empty value, otherwise that
+    value; when ``group`` is given and ``feature`` is ``None`` any feature matches (a group
+    key already names its attribute). Shared by the live engine and the backtest.
+    """
+    conditions = [
+        _match(MetricResult.feature, feature, any_when_none=group is not None),
+        _match(MetricResult.group, group),
+    ]
+    return [c for c in conditions if c is not None]
+
+
 def metric_points(
     session: Session,
     model_id: int,
@@ -133,13 +147,8 @@ def metric_points(
         .where(MetricResult.model_id == model_id, MetricResult.metric == metric)
         .order_by(MetricResult.window_start, MetricResult.window_end)
     )
-    conditions = [
-        _match(MetricResult.feature, feature, any_when_none=group is not None),
-        _match(MetricResult.group, group),
-    ]
-    for condition in conditions:
-        if condition is not None:
-            query = query.where(condition)
+    for condition in series_selection(feature, group):
+        query = query.where(condition)
     if after is not None:
         query = query.where(MetricResult.window_end > after)
     return [

@@ -9,7 +9,7 @@ SQLite walk the unique key instead of the metric index). These return the same r
 * windows: a recursive CTE that hops from one distinct ``window_start`` to the next
   through the ``(model_id, window_start, window_end, …)`` unique index (a "loose index
   scan"), taking each start's ends from the same index;
-* points: the same selection (:func:`storage.alerts._match`, the same interval bounds
+* points: the same selection (:func:`storage.alerts.series_selection`, the same interval bounds
   read from ``details``) without ``ORDER BY``, so the ``(model_id, metric,
   window_start)`` index serves it; the caller keys them by window.
 """
@@ -26,7 +26,7 @@ from sqlalchemy.types import NullType
 
 from monitors.alerts._backtest_replay import SeriesKey, Stored
 from monitors.alerts.rules import Rule
-from storage.alerts import MetricPoint, _match
+from storage.alerts import MetricPoint, series_selection
 from storage.models import MetricResult
 
 WindowKey = tuple[datetime, datetime]
@@ -126,17 +126,13 @@ def series_values(
         MetricResult.analyzer,
         *_interval(rule),
     ).where(MetricResult.model_id == model_id, MetricResult.metric == rule.metric)
-    conditions: list[ColumnElement[bool] | None] = [
-        _match(MetricResult.feature, rule.feature, any_when_none=rule.group is not None),
-        _match(MetricResult.group, rule.group),
-    ]
+    conditions = series_selection(rule.feature, rule.group)
     if start is not None:
         conditions.append(MetricResult.window_start >= start)
     if end is not None:
         conditions.append(MetricResult.window_end <= end)
     for condition in conditions:
-        if condition is not None:
-            query = query.where(condition)
+        query = query.where(condition)
     values: dict[SeriesKey, dict[WindowKey, Stored]] = {}
     points = rule.require_significant
     for raw_start, raw_end, feature, group, value, *rest in (

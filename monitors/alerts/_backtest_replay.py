@@ -21,8 +21,8 @@ from monitors.alerts.engine import (
     SeriesState,
     Transition,
     Window,
-    _breaching,
     evaluate,
+    point_breaching,
     silenced_by,
     suppressed,
 )
@@ -271,7 +271,7 @@ def _quiet_until(
 def _judge(rule: Rule, stored: Stored) -> tuple[float | None, bool | None]:
     """The value of a stored row and whether it breaches, decided as by the live pass."""
     if isinstance(stored, MetricPoint):
-        return stored.value, _breaching(rule, stored)
+        return stored.value, point_breaching(rule, stored)
     return stored, rule.breaching(stored)
 
 

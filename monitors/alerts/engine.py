@@ -439,7 +439,7 @@ def _apply(
     _store_state(row, after)
 
 
-def _breaching(rule: Rule, point: queries.MetricPoint | None) -> bool | None:
+def point_breaching(rule: Rule, point: queries.MetricPoint | None) -> bool | None:
     """Whether a stored value (and, for ``require_significant``, its interval) breaches."""
     if point is None:
         return None
@@ -492,7 +492,7 @@ def _evaluate_rule(session: Session, rule_id: int, now: datetime, counter: _Coun
             stored = values.get((start, end))
             value = stored.value if stored is not None else None
             window = Window(start, end, value)
-            transition = evaluate(rule, state, _breaching(rule, stored), window, now)
+            transition = evaluate(rule, state, point_breaching(rule, stored), window, now)
             _apply(
                 session,
                 rule,
