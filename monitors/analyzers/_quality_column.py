@@ -106,26 +106,14 @@ def _label_coverage_check(n_missing: int, n_rows: int) -> QualityCheck:
     return QualityCheck("label_coverage", coverage, None, OK, details)
 
 
-def _range_check(
-    values: np.ndarray, profile: ColumnProfile | None, threshold: float, empty: str
+def range_share(
+    below: int, above: int, n: int, profile: ColumnProfile, threshold: float, empty: str
 ) -> QualityCheck:
-    """``out_of_range_share``: non-null values outside the reference ``[min, max]``."""
-    if profile is None or profile.n_non_null <= 0:
-        return QualityCheck(
-            "out_of_range_share",
-            None,
-            threshold,
-            INSUFFICIENT_DATA,
-            {"reason": _NO_REFERENCE},
-        )
-    assert profile.minimum is not None
-    assert profile.maximum is not None
-    below = int(np.count_nonzero(values < profile.minimum))
-    above = int(np.count_nonzero(values > profile.maximum))
+    """``out_of_range_share`` of ``below + above`` of ``n`` values (rows and summaries)."""
     return share_check(
         "out_of_range_share",
         below + above,
-        int(values.size),
+        n,
         threshold,
         {
             "below": below,
@@ -135,6 +123,27 @@ def _range_check(
         },
         reason_if_empty=empty,
     )
+
+
+def no_reference_range(profile: ColumnProfile | None, threshold: float) -> QualityCheck | None:
+    """The ``out_of_range_share`` verdict when the reference gives no range, else ``None``."""
+    if profile is None or profile.n_non_null <= 0:
+        return QualityCheck(
+            "out_of_range_share", None, threshold, INSUFFICIENT_DATA, {"reason": _NO_REFERENCE}
+        )
+    return None
+
+
+def _range_check(
+    values: np.ndarray, profile: ColumnProfile | None, threshold: float, empty: str
+) -> QualityCheck:
+    """``out_of_range_share``: non-null values outside the reference ``[min, max]``."""
+    if (missing := no_reference_range(profile, threshold)) is not None:
+        return missing
+    assert profile is not None and profile.minimum is not None and profile.maximum is not None
+    below = int(np.count_nonzero(values < profile.minimum))
+    above = int(np.count_nonzero(values > profile.maximum))
+    return range_share(below, above, int(values.size), profile, threshold, empty)
 
 
 def _category_check(

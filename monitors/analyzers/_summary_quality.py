@@ -24,6 +24,8 @@ from monitors.analyzers._quality_column import (
     _label_coverage_check,
     _missing_check,
     _pick,
+    no_reference_range,
+    range_share,
     share_check,
 )
 from monitors.analyzers._quality_config import QualityConfig
@@ -47,29 +49,16 @@ def _range_check(
     col: NumericSummary, profile: ColumnProfile | None, threshold: float, empty: str
 ) -> QualityCheck:
     """``out_of_range_share`` from the bins: a bin lies wholly below, inside or above."""
-    if profile is None or profile.n_non_null <= 0:
-        return QualityCheck(
-            "out_of_range_share", None, threshold, INSUFFICIENT_DATA, {"reason": _NO_REFERENCE}
-        )
-    assert profile.minimum is not None and profile.maximum is not None
+    if (missing := no_reference_range(profile, threshold)) is not None:
+        return missing
+    assert profile is not None and profile.minimum is not None and profile.maximum is not None
     counts = np.asarray(col.counts, dtype=np.int64)
     below = int(counts[np.asarray(col.bin_max) < profile.minimum].sum())
     above = int(counts[np.asarray(col.bin_min) > profile.maximum].sum())
     below += col.n_neginf if profile.minimum > -np.inf else 0
     above += col.n_posinf if profile.maximum < np.inf else 0
-    return share_check(
-        "out_of_range_share",
-        below + above,
-        col.n + col.n_posinf + col.n_neginf,
-        threshold,
-        {
-            "below": below,
-            "above": above,
-            "reference_min": profile.minimum,
-            "reference_max": profile.maximum,
-        },
-        reason_if_empty=empty,
-    )
+    n = col.n + col.n_posinf + col.n_neginf
+    return range_share(below, above, n, profile, threshold, empty)
 
 
 def _category_check(
