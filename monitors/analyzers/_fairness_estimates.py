@@ -7,7 +7,9 @@ the groups of at least ``min_group_size`` rows.
 Intervals: classification metrics are binomial proportions, so their intervals are score
 intervals computed from the counts (Wilson per group; simultaneous pairwise intervals for
 the disparities, see :mod:`monitors.analyzers._fairness_intervals`). Regression metrics
-(means) get percentile intervals from the row bootstrap of the coded window.
+(means) get percentile intervals from the row bootstrap of the coded window; a window
+rebuilt from a summary (no rows to resample) gets normal intervals from its per-group
+sums of squares (:func:`normal_intervals`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ DISPARITY_METHODS: Final = {
     "equal_opportunity_difference": fi.DIFFERENCE,
 }
 BOOTSTRAP: Final = "percentile_bootstrap"
+NORMAL: Final = "normal"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -151,6 +154,39 @@ def _percentile(
     return fc.percentile_interval(np.concatenate(samples), confidence=confidence)
 
 
+def normal_intervals(
+    cells: fc.FloatArray, names: list[str], confidence: float
+) -> dict[str, Interval]:
+    """Per-group normal (CLT) intervals of the regression metrics from summed statistics.
+
+    ``cells`` are per group ``(count, sum_prediction, n_labelled, sum_abs_error,
+    sum_prediction_sq, sum_abs_error_sq)``. ``mean_prediction`` and ``mae``: the mean
+    +- t(n - 1) * s / sqrt(n) with the sample standard deviation ``s`` (Student's t
+    quantile; NaN below 2 rows);
+    ``count``: the binomial count of the group among the set's rows, +- z * sqrt(N p (1-p)).
+    """
+    from scipy.stats import norm, t
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    n, n_lab = cells[:, 0], cells[:, 2]
+
+    def mean_interval(total: fc.FloatArray, squares: fc.FloatArray, k: fc.FloatArray) -> Interval:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = total / k
+            var = np.maximum(squares - k * mean * mean, 0.0) / (k - 1)
+            quantile = t.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1))
+            half = np.where(k >= 2, quantile * np.sqrt(var / k), np.nan)
+        return mean - half, mean + half
+
+    rows = float(n.sum())
+    share = n / rows if rows else np.zeros_like(n)
+    half = z * np.sqrt(rows * share * (1 - share))
+    out: dict[str, Interval] = {"count": (np.maximum(n - half, 0.0), n + half)}
+    out["mean_prediction"] = mean_interval(cells[:, 1], cells[:, 4], n)
+    out["mae"] = mean_interval(cells[:, 3], cells[:, 5], n_lab)
+    return {name: out[name] for name in names if name in out}
+
+
 def _set_estimates(
     window: CodedWindow,
     s: fg.AttributeSet,
@@ -165,6 +201,10 @@ def _set_estimates(
         intervals = {
             m: _percentile(boot.get(m, []), shape, confidence) for m in window.metric_names
         }
+        if not boot and window.base.shape[-1] >= 6:  # from a summary: sums of squares
+            method = NORMAL
+            cells = fc.aggregate(window.base, s.membership, lead=0)
+            intervals.update(normal_intervals(cells, window.metric_names, confidence))
         disparity_intervals: dict[str, Interval] = {}
     else:
         method = fi.WILSON

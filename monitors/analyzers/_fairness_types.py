@@ -108,7 +108,8 @@ class Estimate:
     metrics); ``value`` is ``None`` when undefined, with the ``reason``.
     ``interval_method`` says how ``ci_low`` / ``ci_high`` were built: ``wilson``
     (classification rates; ``count`` as the group's share of the rows times their
-    number) or ``percentile_bootstrap`` (regression); ``None`` without an interval.
+    number), ``percentile_bootstrap`` (regression, from rows) or ``normal`` (regression,
+    from a window summary's per-group sums of squares); ``None`` without an interval.
     """
 
     metric: str

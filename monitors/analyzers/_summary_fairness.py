@@ -4,8 +4,11 @@ Classification: every per-group metric, disparity and score interval of
 :func:`monitors.analyzers.fairness.group_fairness` depends only on the (sensitive values,
 label, prediction) cell counts, which the summary holds: the report is identical to the
 row path's. Regression: counts, mean prediction and MAE per group are exact (sums per
-group); the percentile row bootstrap needs rows, so their intervals are absent (as with
-``n_bootstrap=0``) unless the summary's sample holds the whole window.
+group); the row path's percentile row bootstrap needs rows, so a summary's groups get
+normal (CLT) intervals from the per-group sums of squares instead (``details.interval``
+``normal``; :func:`monitors.analyzers._fairness_estimates.normal_intervals`), or none
+when ``n_bootstrap=0`` or the summary predates the squares. A summary whose sample holds
+the whole window is analysed on its rows, with the row path's bootstrap.
 """
 
 from __future__ import annotations
@@ -97,14 +100,17 @@ def _classification(
 def _regression(
     summary: WindowSummary, positions: list[int], schema: ModelSchema
 ) -> tuple[fg.FineGroups, np.ndarray, list[str]]:
-    """Fine groups and per group ``(count, sum_prediction, n_labelled, sum_abs_error)``."""
+    """Fine groups and per group ``(count, sum_prediction, n_labelled, sum_abs_error)``,
+    then the sums of squares (``sum_prediction_sq``, ``sum_abs_error_sq``) when the
+    summary carries them (its per-group normal intervals need them)."""
     cells = summary.fairness
     counts = np.asarray(cells.counts, dtype=np.float64)
     fine, group = _fine_groups(cells.keys, counts, positions)
-    base = np.zeros((len(fine.attr_codes), 4))
-    sums = np.asarray(cells.sums, dtype=np.float64).reshape(len(cells.keys), 3)
+    width = len(cells.sums[0]) if cells.sums else 3
+    base = np.zeros((len(fine.attr_codes), 1 + width))
+    sums = np.asarray(cells.sums, dtype=np.float64).reshape(len(cells.keys), width)
     np.add.at(base, (group, np.zeros_like(group)), counts)
-    for j in range(3):
+    for j in range(width):
         np.add.at(base, (group, np.full_like(group, j + 1)), sums[:, j])
     names = ["count", "mean_prediction"] + (["mae"] if schema.label is not None else [])
     return fine, base, names
@@ -122,6 +128,8 @@ def coded_from_summary(
     if schema.task is Task.REGRESSION:
         kind = "regression"
         fine, base, names = _regression(summary, positions, schema)
+        if not config.n_bootstrap:  # no intervals asked for, as on the row path
+            base = base[:, :4]
         disparity_names: list[str] = []
     else:
         kind = "classification"

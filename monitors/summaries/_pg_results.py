@@ -173,7 +173,9 @@ def _regression(
     for r in sets.get("groups", []):
         if r["sums"][0] > 0:
             key = tuple(k(r[f"s{i}"]) for i, k in enumerate(keys))
-            rows.append((key, int(r["sums"][0]), (r["sums"][1], r["sums"][2], r["sums"][3])))
+            g = r["sums"]  # squares: sums[8] (prediction), sums[4] (absolute error)
+            extra = (g[8], g[4]) if len(g) > 8 else ()
+            rows.append((key, int(g[0]), (g[1], g[2], g[3], *extra)))
     rows.sort(key=lambda item: cell_order(item[0]))
     groups = Cells(tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows))
     n_missing = int(total["n"] - s[0]) if "groups" in sets else 0

@@ -167,6 +167,7 @@ def _sums(cols: LogColumns, spec: SummarySpec) -> list[ColumnElement[Any]]:
             func.sum(centred).filter(both),
             func.sum(centred * centred).filter(both),
             func.sum(err / func.greatest(func.abs(label), literal(EPS, Double))).filter(both),
+            func.sum(pred * pred).filter(_present(cols, spec.prediction)),
         ]
     if spec.score is None or spec.label is None:
         return []

@@ -153,7 +153,8 @@ def cells_from_rows(rows: list[tuple[tuple[Value, ...], int]]) -> Cells:
 
 
 def _regression_groups(frame: pd.DataFrame, spec: SummarySpec) -> Cells:
-    """Per sensitive group (rows with a prediction): count and the three sums."""
+    """Per sensitive group (rows with a prediction): count and the sums of
+    :data:`monitors.summaries.types.REGRESSION_GROUP_SUMS`."""
     if not len(frame):
         return Cells((), ())
     pred = frame[spec.prediction].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -166,13 +167,14 @@ def _regression_groups(frame: pd.DataFrame, spec: SummarySpec) -> Cells:
             "err": np.where(labelled, np.abs(pred - np.where(labelled, label, 0.0)), 0.0),
         }
     )
+    work["pred_sq"], work["err_sq"] = work["pred"] ** 2, work["err"] ** 2
     keys = [frame[s].reset_index(drop=True).rename(f"s{i}") for i, s in enumerate(spec.sensitive)]
     grouped = work.groupby(keys, dropna=False, sort=False)
     sizes, sums = grouped.size(), grouped.sum()
     rows = []
     for k, n, row in zip(sizes.index.tolist(), sizes.to_numpy(), sums.to_numpy(), strict=True):
         key = tuple(python_value(v) for v in (k if isinstance(k, tuple) else (k,)))
-        rows.append((key, int(n), (float(row[0]), float(row[1]), float(row[2]))))
+        rows.append((key, int(n), tuple(float(v) for v in row)))
     rows.sort(key=lambda r: cell_order(r[0]))
     return Cells(tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows))
 

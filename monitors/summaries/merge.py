@@ -114,14 +114,15 @@ def merge_categorical(
 
 def merge_cells(a: Cells, b: Cells) -> Cells:
     """Two sparse count tables added (per-cell sums too)."""
-    width = len(a.sums[0]) if a.sums else len(b.sums[0]) if b.sums else 0
+    widths = [len(c.sums[0]) for c in (a, b) if c.sums]
+    width = min(widths) if widths else 0  # an older summary may carry fewer sums
     merged: dict[tuple[Value, ...], list[float]] = {}
     for cells in (a, b):
         sums = cells.sums or [()] * len(cells.keys)
         for key, n, extra in zip(cells.keys, cells.counts, sums, strict=True):
             cur = merged.setdefault(key, [0.0] * (1 + width))
             cur[0] += n
-            for j, v in enumerate(extra):
+            for j, v in enumerate(extra[:width]):
                 cur[1 + j] += v
     keys = sorted(merged, key=cell_order)
     return Cells(

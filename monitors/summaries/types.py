@@ -123,6 +123,16 @@ class SummarySpec:
 
 
 # --------------------------------------------------------------------------- window
+REGRESSION_GROUP_SUMS = (
+    "sum_prediction",
+    "n_labelled",
+    "sum_abs_error",
+    "sum_prediction_sq",
+    "sum_abs_error_sq",
+)
+"""The per-group sums of a regression model's fairness cells (rows with a prediction)."""
+
+
 @dataclass(frozen=True, slots=True)
 class NumericSummary:
     """One numeric column of a window on its fine bins (only non-empty bins are kept)."""
@@ -173,7 +183,8 @@ class Cells:
     """Sparse count table: ``keys[i]`` (a tuple of values) occurs ``counts[i]`` times.
 
     ``sums[i]`` holds extra per-cell sums when the table carries them (regression fairness:
-    ``(sum_prediction, n_labelled, sum_abs_error)``).
+    :data:`REGRESSION_GROUP_SUMS`; summaries written before the squares were added hold
+    the first three).
     """
 
     keys: tuple[tuple[Value, ...], ...]
