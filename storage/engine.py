@@ -21,11 +21,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -254,8 +254,24 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
+SCHEMA_HEAD: Final = "0006"
+"""The newest migration's revision (a test checks it against Alembic's script directory):
+a database already there is opened without importing Alembic (~0.25 s per command)."""
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The revision in ``alembic_version`` read with one query; ``None`` if there is none."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError):
+        return None  # no table yet: a new database
+
+
 def upgrade(engine: Engine) -> str | None:
     """Apply every pending migration; return the revision reached."""
+    if _stored_revision(engine) == SCHEMA_HEAD:
+        return SCHEMA_HEAD
     from alembic import command
 
     try:

@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 
 from storage.engine import (
     MIGRATIONS,
+    SCHEMA_HEAD,
     current_revision,
     dispose_all,
     get_engine,
@@ -44,6 +45,26 @@ def test_upgrade_is_idempotent(empty_database_url: str) -> None:
     engine = get_engine(empty_database_url)
     assert current_revision(engine) == head_revision()
     assert _tables(empty_database_url) == tables
+
+
+def test_schema_head_names_the_newest_migration() -> None:
+    # get_engine skips Alembic when the stored revision is SCHEMA_HEAD: a new migration
+    # must move it, or databases would never be upgraded to it
+    assert ScriptDirectory(str(MIGRATIONS)).get_current_head() == SCHEMA_HEAD
+
+
+def test_an_older_database_is_still_upgraded(empty_database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    engine = get_engine(empty_database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    command.downgrade(cfg, "0005")
+    assert current_revision(engine) == "0005"
+    dispose_all()
+    assert current_revision(get_engine(empty_database_url)) == SCHEMA_HEAD
 
 
 def test_one_head_equal_to_the_current_revision(database_url: str) -> None:
