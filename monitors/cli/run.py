@@ -10,6 +10,7 @@ import typer
 
 from monitors.cli.common import DatabaseUrl, database, errors, parse_time
 from monitors.cli.progress import window_progress
+from monitors.errors import ConfigError
 
 if TYPE_CHECKING:
     from monitors.pipeline.run import PassSummary
@@ -80,6 +81,35 @@ def _wait(interval: float, stop: dict[str, bool]) -> None:
         stop["flag"] = True
 
 
+def _reanalyze(
+    model: str | None, start: str | None, end: str | None, every: str | None, url: str | None
+) -> None:
+    """``run --reanalyze --from --to``: re-analysis of every (or one) model's windows."""
+    with errors():
+        if start is None or end is None:
+            raise ConfigError("--reanalyze: expected --from and --to (ISO 8601 times)")
+        if every is not None:
+            raise ConfigError("--reanalyze: runs once; expected no --every")
+    begin, finish = parse_time(start, "--from"), parse_time(end, "--to")
+    assert begin is not None and finish is not None
+    resolved = database(url)
+    from monitors.pipeline.reanalyze import reanalyze
+    from storage.engine import get_engine, session_scope
+    from storage.registry import list_models
+
+    with errors():
+        if model is None:
+            with session_scope(get_engine(resolved)) as session:
+                names = [m.name for m in list_models(session)]
+        else:
+            names = [model]
+        for name in names:
+            with window_progress("reanalyze") as on_window:
+                done = reanalyze(name, url=resolved, start=begin, end=finish, on_window=on_window)
+            for line in done.lines():
+                typer.echo(f"{name}: {line}" if len(names) > 1 else line)
+
+
 def run(
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
     every: Annotated[
@@ -88,12 +118,32 @@ def run(
     now: Annotated[
         str | None, typer.Option(help="Analyse as if it were this time (ISO).", hidden=True)
     ] = None,
+    reanalyze: Annotated[
+        bool,
+        typer.Option(
+            "--reanalyze",
+            help="Analyse the analysed windows of --from/--to again with today's settings "
+            "(rows if still stored, else stored summaries); no alert evaluation.",
+        ),
+    ] = False,
+    start: Annotated[
+        str | None, typer.Option("--from", help="With --reanalyze: first window start (ISO).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="With --reanalyze: end of the period (ISO).")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Analyse every closed window not analysed yet, evaluate alert rules, deliver notifications."""
     with errors():
         interval = _seconds(every) if every else None
     when = parse_time(now, "--now")
+    if reanalyze:
+        _reanalyze(model, start, end, every, database_url)
+        return
+    if start is not None or end is not None:
+        with errors():
+            raise ConfigError("--from/--to: only with --reanalyze")
     url = database(database_url)
     from monitors.pipeline.run import run_pass
 

@@ -54,7 +54,7 @@ from storage.models import Model
 from storage.registry import get_model, load_reference, model_schema
 from storage.schema import ModelSchema, Role
 
-__all__ = ["analyze_summarized", "executor_for"]
+__all__ = ["analyze_from_summary", "analyze_summarized", "executor_for"]
 
 Prepare = Callable[..., Any]
 Analyze = Callable[[Any, pd.DataFrame, Mapping[str, int]], list[MetricRecord]]
@@ -183,7 +183,7 @@ def _needs_analysis(
     return labels != previous.n_labels
 
 
-def _analyze_window(
+def analyze_from_summary(
     ctx: Any,
     summary: WindowSummary,
     spec: SummarySpec,
@@ -291,7 +291,7 @@ def analyze_summarized(
                 quarantined = quarantine_counts(
                     session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
                 )
-            records = _analyze_window(ctx, window_summary, spec, quarantined, analyze)
+            records = analyze_from_summary(ctx, window_summary, spec, quarantined, analyze)
             summary.metrics_stored += _store(
                 engine, model, window, records, window_summary, spec, replace=previous is not None
             )

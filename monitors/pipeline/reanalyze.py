@@ -1,0 +1,201 @@
+"""Re-analysis of analysed windows with today's settings (``driftwarden run --reanalyze``).
+
+After a threshold, test or window setting changes, the stored results of past windows
+still say what the old settings said. :func:`reanalyze` runs the analyzers again over
+every window of ``[start, end)`` that a pass analysed before, with the model's current
+settings and the reference version each window was analysed against:
+
+* when the store still holds the window's rows (as many as were analysed) and the model
+  uses the default in-memory executor, on those rows — every number as a first pass
+  would give;
+* otherwise on the window's stored summary (``window_summary``): the summary path of
+  :mod:`monitors.pipeline._summarized` (a window that fits in its sample is analysed on
+  the sample's rows, i.e. all of them). This is what works after ``purge`` has deleted
+  the rows, and for models whose rows live in a Spark source;
+* a window with neither is left as it is, and named in ``skipped``.
+
+Each window's metric results and run are replaced in one transaction; its stored summary
+is kept. Alert rules are not evaluated: re-analysis rewrites history, while the alert
+engine walks forward from each series' last evaluated window (``driftwarden alerts
+backtest`` shows what a rule would have done over the re-analysed windows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, func, literal, select
+
+from monitors.config import model_config
+from monitors.errors import ConfigError
+from monitors.pipeline._summarized import analyze_from_summary
+from monitors.pipeline.run import _analyze, _prepare
+from monitors.pipeline.windows import Window
+from monitors.summaries.executor import executor_for
+from monitors.summaries.store import stored_summaries
+from monitors.windows import load_window, to_micros
+from storage.engine import get_engine, session_scope
+from storage.locks import model_lock
+from storage.logs import log_table, role_column
+from storage.metrics import quarantine_counts, store_window, window_runs
+from storage.models import Model
+from storage.registry import get_model, load_reference, model_schema
+from storage.schema import Role
+
+__all__ = ["ReanalysisSummary", "reanalyze"]
+
+
+@dataclass
+class ReanalysisSummary:
+    """What one re-analysis did."""
+
+    from_rows: int = 0
+    from_summaries: int = 0
+    metrics_stored: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Window start (ISO) -> why it was left as it is."""
+
+    def lines(self) -> list[str]:
+        """The summary in words, one line each."""
+        out = [
+            f"re-analysed {self.from_rows + self.from_summaries} window(s) "
+            f"({self.from_rows} from rows, {self.from_summaries} from stored summaries), "
+            f"stored {self.metrics_stored} metric(s)"
+        ]
+        out += [f"left as it was: window {w}: {why}" for w, why in self.skipped.items()]
+        return out
+
+
+def _stored_rows(engine: Any, model: Model, window: Window) -> int:
+    """Rows of ``window`` in the store's log table."""
+    table = log_table(model)
+    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
+    with engine.connect() as conn:
+        value = conn.scalar(
+            select(func.count()).where(
+                ts >= literal(to_micros(window.start), BigInteger),
+                ts < literal(to_micros(window.end), BigInteger),
+            )
+        )
+    return int(value or 0)
+
+
+class _Contexts:
+    """The per-model analysis context of each reference version, built once each."""
+
+    def __init__(self, engine: Any, model: Model, scorer: Any) -> None:
+        self.engine, self.model, self.scorer = engine, model, scorer
+        self.schema = model_schema(model)
+        self.config = model_config(model.name, model.config)
+        self._built: dict[int, Any] = {}
+
+    def get(self, version: int) -> Any | None:
+        """The context for reference ``version``; ``None`` if that version is gone."""
+        if version not in self._built:
+            with session_scope(self.engine) as session:
+                ref = load_reference(session, self.model, version)
+            if ref is None:
+                return None
+            self._built[version] = _prepare(
+                self.model, self.schema, self.config, ref[1], version, self.scorer, self.engine
+            )
+        return self._built[version]
+
+
+def _records(
+    url: str | None, contexts: _Contexts, window: Window, run: Any, found: Any, rows: bool
+) -> tuple[list[Any], int, int] | str:
+    """The window's new records and counts, or why it cannot be re-analysed."""
+    ctx = contexts.get(run.reference_version)
+    if ctx is None:
+        return f"reference version {run.reference_version} is no longer stored"
+    with session_scope(contexts.engine) as session:
+        quarantined = quarantine_counts(
+            session,
+            contexts.model,
+            start_us=to_micros(window.start),
+            end_us=to_micros(window.end),
+        )
+    if rows:
+        frame = load_window(url, contexts.model.name, window.start, window.end)
+        label = contexts.schema.label
+        n_labels = int(frame[label.name].notna().sum()) if label else 0
+        return _analyze(ctx, frame, quarantined), len(frame), n_labels
+    if found is None:
+        return "its rows are gone and no summary of it is stored"
+    summary, spec = found
+    if spec.reference_version != run.reference_version:
+        return f"its summary is of reference version {spec.reference_version}"
+    records = analyze_from_summary(ctx, summary, spec, quarantined, _analyze)
+    return records, summary.n_rows, summary.n_labelled
+
+
+def reanalyze(
+    name: str,
+    *,
+    url: str | None = None,
+    start: datetime,
+    end: datetime,
+    scorer: Callable[..., Any] | None = None,
+    on_window: Callable[[str, Window], None] | None = None,
+) -> ReanalysisSummary:
+    """Analyse again, with the current settings, the analysed windows of ``[start, end)``.
+
+    Raises
+    ------
+    ConfigError
+        If ``end`` is not after ``start``.
+    UnknownModelError
+        If no model has that name.
+    """
+    if end <= start:
+        raise ConfigError(
+            f"--to: expected a time after --from ({start.isoformat()}); got {end.isoformat()}"
+        )
+    out = ReanalysisSummary()
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        model = get_model(session, name)
+    in_memory = executor_for(url, name) is None
+    with model_lock(engine, model.id):
+        with session_scope(engine) as session:
+            model = get_model(session, name)
+            runs = window_runs(session, model)
+        summaries = {
+            ws: (summary, spec)
+            for ws, _, summary, spec in stored_summaries(url, name, start=start, end=end)
+        }
+        contexts = _Contexts(engine, model, scorer)
+        for window_start in sorted(runs):
+            run = runs[window_start]
+            window = Window(run.window_start, run.window_end)
+            if window.start < start or window.end > end:
+                continue
+            rows = in_memory and _stored_rows(engine, model, window) == run.n_rows > 0
+            result = _records(url, contexts, window, run, summaries.get(window_start), rows)
+            if isinstance(result, str):
+                out.skipped[window.start.isoformat()] = result
+                continue
+            records, n_rows, n_labels = result
+            with session_scope(engine) as session:
+                out.metrics_stored += store_window(
+                    session,
+                    model,
+                    window_start=window.start,
+                    window_end=window.end,
+                    records=records,
+                    n_rows=n_rows,
+                    n_labels=n_labels,
+                    reference_version=run.reference_version,
+                    replace=True,
+                )
+            if rows:
+                out.from_rows += 1
+            else:
+                out.from_summaries += 1
+            if on_window is not None:
+                on_window(name, window)
+    return out
