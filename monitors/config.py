@@ -20,6 +20,7 @@ Example ``driftwarden.yaml``::
             income: {method: psi, threshold: 0.2}
         fairness: {min_group_size: 50}
         estimated: {thresholds: {estimated_f1: {lower: 0.7}}}
+        summaries: {store: false}   # default true: keep each window's summary
 
 A bad key or value raises :class:`~monitors.errors.ConfigError` naming the key.
 """
@@ -48,6 +49,18 @@ CONFIG_ENV = "DRIFTWARDEN_CONFIG"
 CONFIG_FILE = "driftwarden.yaml"
 
 
+class SummariesConfig(BaseModel):
+    """Keeping window summaries (``summaries:`` in a model's config)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store: bool = True
+    """Store the summary of every window the default in-memory pass analyses (in the same
+    transaction as its metrics), so that reports read it and still work after ``purge``
+    (docs/scale.md, "Stored summaries"). The ``postgres`` and ``spark`` executors always
+    store theirs."""
+
+
 class MonitorConfig(BaseModel):
     """Settings of every analyzer for one model."""
 
@@ -64,6 +77,8 @@ class MonitorConfig(BaseModel):
     anomalies: AnomalyConfig = Field(default_factory=AnomalyConfig)
     """Prediction anomalies (volume, stuck scores, class collapse, score jumps, outliers,
     latency); see ``docs/anomalies.md`` for every key and its default."""
+    summaries: SummariesConfig = Field(default_factory=SummariesConfig)
+    """Window summaries kept for reports: ``{store: true}`` by default."""
 
 
 def _describe(exc: PydanticValidationError, where: str) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import BigInteger, delete, func, literal, select
 from sqlalchemy.orm import Session
 
+from storage.logs import log_table, role_column
 from storage.models import Model, ModelSource, SummarySpecRow, WindowSummaryRow
+from storage.schema import Role
 
 EXECUTORS = ("memory", "postgres", "spark")
 
@@ -106,3 +108,26 @@ def window_summaries(
     if end is not None:
         query = query.where(WindowSummaryRow.window_end <= end)
     return list(session.scalars(query.order_by(WindowSummaryRow.window_start)))
+
+
+def log_counts(
+    session: Session, model: Model, *, start_us: int, end_us: int, labels: bool = True
+) -> tuple[int, int]:
+    """Rows and labelled rows of ``model``'s log in ``[start_us, end_us)`` (epoch µs).
+
+    What a stored summary is checked against: equal counts mean it is current, no rows
+    that the window's rows were purged. The label count is ``0`` without a label column
+    or with ``labels=False`` (then only the timestamp index is read).
+    """
+    table = log_table(model)
+    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
+    label = next((c for c in model.columns if c.role == Role.LABEL.value), None)
+    counted = [func.count()]
+    if labels and label is not None:
+        counted.append(func.count(table.c[label.physical]))
+    row = session.execute(
+        select(*counted).where(
+            ts >= literal(int(start_us), BigInteger), ts < literal(int(end_us), BigInteger)
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0) if len(row) > 1 else 0

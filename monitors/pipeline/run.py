@@ -6,13 +6,15 @@ One pass of ``driftwarden run``, for each model (under its analysis lock):
 2. find the closed windows that hold logged rows (asking the store, so empty windows
    between far-apart rows are never walked);
 3. analyse each window not analysed yet, or whose label count changed since (so a
-   window's performance is recomputed as labels arrive); results of one window are
-   stored in one transaction, replacing that window's earlier results;
+   window's performance is recomputed as labels arrive); results of one window and its
+   summary (:func:`monitors.summaries.memory.summarize_frame`, unless the model's
+   ``summaries: {store: false}``) are stored in one transaction, replacing that window's
+   earlier ones, so that reports read summaries and still work after ``purge``;
 4. then evaluate the alert rules and deliver the outbox.
 
 Passes are idempotent: a second pass finds nothing new and stores nothing.
 The reference profiles (sorted columns, bins, category counts, reference SHAP
-importance) are computed once per model per pass, not per window.
+importance, the summary spec) are computed once per model per pass, not per window.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ from monitors.pipeline._compare import compare_pass
 from monitors.pipeline._estimated import EstimationStage, prepare_estimation
 from monitors.pipeline._summarized import analyze_summarized, executor_for
 from monitors.pipeline.windows import Window, occupied_windows
+from monitors.summaries.memory import summarize_frame
+from monitors.summaries.spec import build_spec
+from monitors.summaries.store import save_summary
+from monitors.summaries.types import SummarySpec, WindowSummary
 from monitors.windows import load_window, purge, to_micros
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
@@ -93,6 +99,7 @@ class _Context:
     reference_importance: Any = None
     estimated: EstimationStage | None = None
     anomalies: AnomalyStage | None = None
+    spec: SummarySpec | None = None
 
 
 def _utc(value: datetime) -> datetime:
@@ -202,6 +209,58 @@ def _next_row(engine: Any, model: Model) -> Callable[[datetime | None], datetime
     return ask
 
 
+def _window_summary(ctx: _Context, frame: pd.DataFrame) -> WindowSummary | None:
+    """The window's summary on the reference's spec (built once per pass), if kept."""
+    if not ctx.config.summaries.store:
+        return None
+    if ctx.spec is None:
+        ctx.spec = build_spec(
+            ctx.reference,
+            schema=ctx.schema,
+            reference_version=ctx.reference_version,
+            drift=ctx.config.drift,
+            calibration_bins=ctx.config.performance.calibration_bins,
+        )
+    return summarize_frame(frame, ctx.spec)
+
+
+def _store(
+    engine: Any,
+    ctx: _Context,
+    window: Window,
+    frame: pd.DataFrame,
+    records: list[MetricRecord],
+    *,
+    replace: bool,
+) -> int:
+    """The window's records, run and summary, in one transaction; records stored."""
+    label = ctx.schema.label
+    n_labels = int(frame[label.name].notna().sum()) if label else 0
+    window_summary = _window_summary(ctx, frame)
+    with session_scope(engine) as session:
+        stored = store_window(
+            session,
+            ctx.model,
+            window_start=window.start,
+            window_end=window.end,
+            records=records,
+            n_rows=len(frame),
+            n_labels=n_labels,
+            reference_version=ctx.reference_version,
+            replace=replace,
+        )
+        if window_summary is not None and ctx.spec is not None:
+            save_summary(
+                session,
+                ctx.model,
+                window_summary,
+                ctx.spec,
+                window_start=window.start,
+                window_end=window.end,
+            )
+    return stored
+
+
 def analyze_model(
     name: str,
     *,
@@ -257,19 +316,9 @@ def analyze_model(
                     session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
                 )
             records = _analyze(ctx, frame, quarantined)
-            n_labels = int(frame[schema.label.name].notna().sum()) if schema.label else 0
-            with session_scope(engine) as session:
-                summary.metrics_stored += store_window(
-                    session,
-                    model,
-                    window_start=window.start,
-                    window_end=window.end,
-                    records=records,
-                    n_rows=len(frame),
-                    n_labels=n_labels,
-                    reference_version=version,
-                    replace=previous is not None,
-                )
+            summary.metrics_stored += _store(
+                engine, ctx, window, frame, records, replace=previous is not None
+            )
             if previous is None:
                 summary.windows_analyzed += 1
             else:

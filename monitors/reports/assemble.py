@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from monitors.analyzers._from_summary import group_fairness_from_summary
 from monitors.analyzers.base import BREACH, DRIFT
 from monitors.analyzers.fairness import (
     DISPARITIES,
@@ -28,6 +29,7 @@ from monitors.reports._estimated import performance_section
 from monitors.reports.canonical import canonical_value, content_sha256
 from monitors.reports.findings import findings
 from monitors.reports.methodology import methodology
+from monitors.summaries.types import WindowSummary
 from storage.schema import ModelSchema
 
 FORMAT_VERSION: Final = 1
@@ -86,7 +88,10 @@ class ReportInputs:
     (columns of :func:`storage.metrics.metrics_frame`); ``fairness_rules`` the names
     of the model's alert rules on fairness metrics and ``alert_events`` their history;
     ``performance_metrics`` the stored ``performance`` and ``estimated_performance``
-    metrics of the period (the report's performance section).
+    metrics of the period (the report's performance section). ``summary``, when set,
+    holds the period's merged stored window summaries (their counts: see
+    :func:`monitors.summaries.store.stored_counts`): the fairness section is computed from
+    its cells, which gives the identical content, and ``frame`` is not read.
     """
 
     model: str
@@ -99,6 +104,7 @@ class ReportInputs:
     fairness_rules: tuple[str, ...] = ()
     alert_events: tuple[AlertEventRow, ...] = field(default_factory=tuple)
     performance_metrics: pd.DataFrame | None = None
+    summary: WindowSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +328,33 @@ def _alert_history(inputs: ReportInputs) -> dict[str, Any]:
     return {"rules": sorted(inputs.fairness_rules), "events": events, "note": note}
 
 
+def _fairness(
+    inputs: ReportInputs, config: FairnessConfig, sensitive: Sequence[str] | None
+) -> tuple[FairnessReport, int]:
+    """The fairness report and the rows with a prediction and a label: rows or summary."""
+    schema, summary = inputs.schema, inputs.summary
+    n_rows = len(inputs.frame) if summary is None else summary.n_rows
+    if n_rows == 0:
+        raise ReportError(
+            f"model {inputs.model!r}: no logged rows between {inputs.start.isoformat()} and "
+            f"{inputs.end.isoformat()}; expected at least one"
+        )
+    if summary is not None:
+        report = group_fairness_from_summary(
+            summary, schema=schema, config=config, sensitive=sensitive
+        )
+        cells = summary.fairness
+        labelled = sum(
+            n for key, n in zip(cells.keys, cells.counts, strict=True) if key[-2] is not None
+        )
+        return report, int(labelled) if schema.label is not None else 0
+    frame = inputs.frame
+    report = group_fairness(frame, schema=schema, config=config, sensitive=sensitive)
+    has_pred = frame[schema.prediction.name].notna()
+    label = schema.label
+    return report, int((has_pred & frame[label.name].notna()).sum()) if label else 0
+
+
 def assemble_report(
     inputs: ReportInputs,
     *,
@@ -352,7 +385,7 @@ def assemble_report(
     Raises
     ------
     ReportError
-        If the period is empty or inverted, or the window has no rows.
+        If the period is empty or inverted, or it has no rows (nor summarised rows).
     ConfigError
         From :func:`~monitors.analyzers.fairness.group_fairness` (bad attribute names).
     """
@@ -361,16 +394,8 @@ def assemble_report(
             f"report period: expected --from before --to; got {inputs.start.isoformat()} "
             f"to {inputs.end.isoformat()}"
         )
-    if len(inputs.frame) == 0:
-        raise ReportError(
-            f"model {inputs.model!r}: no logged rows between {inputs.start.isoformat()} and "
-            f"{inputs.end.isoformat()}; expected at least one"
-        )
-    report = group_fairness(inputs.frame, schema=inputs.schema, config=config, sensitive=sensitive)
+    report, n_labelled = _fairness(inputs, config, sensitive)
     groups = _groups(report)
-    has_pred = inputs.frame[inputs.schema.prediction.name].notna()
-    label = inputs.schema.label
-    n_labelled = int((has_pred & inputs.frame[label.name].notna()).sum()) if label else 0
     content = {
         "title": TITLE,
         "format_version": FORMAT_VERSION,

@@ -2,12 +2,18 @@
 
 This is the I/O side of :mod:`monitors.reports`; :func:`assemble_report` and the
 renderers stay pure.
+
+The fairness section is computed from the period's stored window summaries instead of
+its rows when they give the identical report (classification: every per-group metric,
+interval and disparity depends only on the cell counts): see :func:`stored_fairness`.
+Which path was taken is logged, never part of the content (same hash on both).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,15 +38,20 @@ from monitors.reports.assemble import (
 )
 from monitors.reports.render import FORMATS, RENDERERS, Format
 from monitors.reports.signing import Signer
-from monitors.windows import load_window
+from monitors.summaries.store import merge_counts, stored_counts
+from monitors.summaries.types import WindowSummary
+from monitors.windows import load_window, to_micros
 from storage.engine import get_engine, session_scope
-from storage.metrics import metrics_frame
+from storage.metrics import metrics_frame, window_runs
 from storage.models import AlertEvent, AlertRule, AlertSeries, Model, ReportExport
 from storage.registry import get_model, model_schema, reference_version
+from storage.schema import ModelSchema, Task
+from storage.summaries import log_counts
 
 #: Stored analyzers summarised in the report's drift and attribution section.
 SUMMARISED_ANALYZERS: Final = ("drift", "explain")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +168,52 @@ def model_fairness_config(model: Model) -> FairnessConfig:
     return model_config(model.name, model.config).fairness
 
 
+def stored_fairness(
+    session: Session, model: Model, schema: ModelSchema, *, start: datetime, end: datetime
+) -> WindowSummary | None:
+    """The period's stored window summaries merged, if they give the row path's report.
+
+    They do for a classifier with sensitive attributes when every window that holds rows
+    in ``[start, end)`` lies inside the period and has a current stored summary: the
+    store's row and label counts of the window equal the summary's, or the window's rows
+    were purged (none left). Otherwise (a regression task, a window cut by the period,
+    a stale or missing summary, rows outside the summarised windows, an analysed window
+    without a summary) ``None``: the report reads the rows.
+    """
+    if schema.task is Task.REGRESSION or not schema.sensitive:
+        return None
+    found = stored_counts(session, model, start=start, end=end)
+    if not found:
+        return None
+    summarised = {window_start for window_start, _, _ in found}
+    for run in window_runs(session, model).values():
+        inside = run.window_start >= start and run.window_end <= end
+        if inside and run.n_rows and run.window_start not in summarised:
+            return None  # analysed before summaries were kept: its rows may be gone
+    covered = 0
+    for window_start, window_end, summary in found:
+        counts = log_counts(
+            session, model, start_us=to_micros(window_start), end_us=to_micros(window_end)
+        )
+        if counts[0] and counts != (summary.n_rows, summary.n_labelled):
+            return None  # rows or labels changed since the window was summarised
+        covered += counts[0]
+    total, _ = log_counts(
+        session, model, start_us=to_micros(start), end_us=to_micros(end), labels=False
+    )
+    if total != covered:
+        return None  # rows in windows without a summary, or in windows the period cuts
+    return merge_counts([summary for _, _, summary in found])
+
+
 def gather_inputs(
     database_url: str | None, model: str, *, start: datetime, end: datetime
 ) -> tuple[ReportInputs, FairnessConfig]:
     """Read what a report of ``model`` over ``[start, end)`` needs from the database.
+
+    The fairness section's input is the period's merged stored summaries when
+    :func:`stored_fairness` finds them equivalent (``summary``; ``frame`` then has no
+    rows), else the period's rows (``frame``).
 
     Returns
     -------
@@ -195,10 +248,16 @@ def gather_inputs(
         rules = _fairness_rules(session, model)
         events = _alert_events(session, [r.id for r in rules], start, end)
         rule_names = tuple(r.name for r in rules)
+        summary = stored_fairness(session, stored_model, schema, start=start, end=end)
     columns = [schema.prediction.name, *(s.name for s in schema.sensitive)]
     if schema.label is not None:
         columns.append(schema.label.name)
-    frame = load_window(database_url, model, start, end, columns=columns)
+    if summary is None:
+        log.info("report %s: fairness from the period's rows", model)
+        frame = load_window(database_url, model, start, end, columns=columns)
+    else:
+        log.info("report %s: fairness from stored window summaries", model)
+        frame = pd.DataFrame(columns=columns)
     inputs = ReportInputs(
         model=model,
         schema=schema,
@@ -210,6 +269,7 @@ def gather_inputs(
         performance_metrics=performance,
         fairness_rules=rule_names,
         alert_events=tuple(events),
+        summary=summary,
     )
     return inputs, config
 

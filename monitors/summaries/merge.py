@@ -196,7 +196,9 @@ def _by_name(
     return [(n, left.get(n), right.get(n)) for n in names]
 
 
-def _regression(a: RegressionErrors | None, b: RegressionErrors | None) -> RegressionErrors | None:
+def merge_regression(
+    a: RegressionErrors | None, b: RegressionErrors | None
+) -> RegressionErrors | None:
     """Regression error sums added."""
     if a is None or b is None:
         return a or b
@@ -255,7 +257,7 @@ def merge(a: WindowSummary, b: WindowSummary) -> WindowSummary:
         fairness=merge_cells(a.fairness, b.fairness),
         n_missing_prediction=a.n_missing_prediction + b.n_missing_prediction,
         confusion=merge_cells(a.confusion, b.confusion),
-        regression=_regression(a.regression, b.regression),
+        regression=merge_regression(a.regression, b.regression),
         scores=_merge_scores(a.scores, b.scores),
         latency=latency,
         sample=merge_sample(a.sample, b.sample),
