@@ -4,10 +4,11 @@ After every model of a pass is analysed, each comparison (``driftwarden compare 
 is brought up to date under its candidate's analysis lock: a window is compared once
 both models have analysed it, and again whenever either model's row or label count for
 it changed since (labels arrived: the candidate's re-analysis also replaced its metric
-results, comparison records included). The two windows are loaded, compared
-(:func:`monitors.compare.compare_window`, pure) and the records stored under the
-candidate (analyzer ``comparison``) in one transaction with the window's counts, so a
-killed pass leaves either the old or the new result. The estimators of both models
+results, comparison records included). The two windows are loaded (the stored summaries'
+uniform samples once the rows are gone, see :func:`_rows`), compared
+(:func:`monitors.compare.compare_window`, pure) and the records stored under the candidate
+(analyzer ``comparison``) in one transaction with the window's counts, so a killed pass
+leaves either the old or the new result. The estimators of both models
 (CBPE / DLE, for windows without enough labels) are fitted only when such a window is
 due.
 """
@@ -93,6 +94,30 @@ def _due(comparison: ComparisonInfo, engine: Any) -> list[tuple[tuple[datetime, 
     return out
 
 
+def _rows(url: str | None, name: str, start: datetime, end: datetime, analysed: int) -> Any:
+    """The window's rows; its stored summary's uniform sample once they are gone.
+
+    When the store no longer holds the rows the model analysed (``purge``, or rows that
+    live in a Spark source), the comparison runs on the window summaries' samples: each
+    a uniform sample keyed by ``md5(salt || prediction id)``, so a shadow pair samples
+    the same requests and stays paired. Smaller samples give wider intervals, never
+    false precision; a window that fits its sample is compared on all its rows.
+    """
+    frame = load_window(url, name, start, end)
+    if len(frame) >= analysed:
+        return frame
+    from monitors.summaries.sample import sample_frame
+    from monitors.summaries.store import stored_summaries
+
+    found = stored_summaries(url, name, start=start, end=end)
+    if len(found) != 1 or found[0][0] != start:
+        return frame
+    _, _, summary, spec = found[0]
+    log.info("comparison of %s %s: on its summary's sample of %d rows", name, start,
+             len(summary.sample.ids))  # fmt: skip
+    return sample_frame(summary.sample, spec)
+
+
 def _compare(
     url: str | None,
     engine: Any,
@@ -111,8 +136,8 @@ def _compare(
             _estimator(engine, comparison.candidate, models.schemas[1], models.configs[1]),
         )
     start, end = window
-    baseline = load_window(url, comparison.baseline, start, end)
-    candidate = load_window(url, comparison.candidate, start, end)
+    baseline = _rows(url, comparison.baseline, start, end, counts.n_baseline)
+    candidate = _rows(url, comparison.candidate, start, end, counts.n_candidate)
     result = compare_window(
         baseline,
         candidate,

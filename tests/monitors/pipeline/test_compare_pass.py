@@ -162,3 +162,38 @@ def test_a_model_is_the_candidate_of_one_comparison(database_url: str) -> None:
     add_comparison(database_url, "ab", baseline="base", candidate="cand", mode="shadow")
     with pytest.raises(ComparisonError, match="already the candidate of comparison 'ab'"):
         add_comparison(database_url, "ab2", baseline="base", candidate="cand", mode="shadow")
+
+
+def _records(url: str, name: str) -> dict:
+    """A comparison's stored records by (window, metric, feature, group): value, status."""
+    out = {}
+    with session_scope(get_engine(url)) as session:
+        frame = comparison_results(session, get_comparison(session, name))
+    for row in frame.to_dict("records"):
+        key = (row["window_start"], row["metric"], row["feature"], row["group"])
+        out[key] = (row["value"], row["status"])
+    return out
+
+
+def test_purged_windows_are_compared_on_their_summaries_samples(sqlite_url: str) -> None:
+    from monitors.compare.service import remove_comparison
+    from monitors.windows import purge
+
+    _shadow(sqlite_url, labelled_days=DAYS)
+    run_pass(url=sqlite_url, now=_day(DAYS))
+    on_rows = _records(sqlite_url, "ab")
+    for name in ("base", "cand"):
+        purge(sqlite_url, name, _day(DAYS))
+    remove_comparison(sqlite_url, "ab")  # its results go with it; a new one starts over
+    add_comparison(sqlite_url, "after", baseline="base", candidate="cand", mode="shadow")
+    again = run_pass(url=sqlite_url, now=_day(DAYS))
+    assert again.windows_compared == DAYS  # the new comparison, on the samples
+    on_samples = _records(sqlite_url, "after")
+    assert len(on_samples) == len(on_rows) > 0
+    for (day, metric, feature, group), (value, status) in on_rows.items():
+        other = on_samples[(day, metric, feature, group)]
+        assert other[1] == status  # windows fit their samples: the same rows, paired
+        if value is None or other[0] is None:
+            assert value is other[0]
+        else:
+            assert other[0] == pytest.approx(value, rel=1e-9, abs=1e-12)
