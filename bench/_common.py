@@ -102,3 +102,17 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def child_json(script: str, args: list[str]) -> dict[str, Any]:
+    """Run ``script`` with ``args`` in a child Python; its last stdout line as JSON.
+
+    A failed child gives ``{"status": "error", "stderr": <its last 2,000 characters>}``.
+    """
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"status": "error", "stderr": out.stderr[-2000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])

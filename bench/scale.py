@@ -1,7 +1,7 @@
 """Benchmark of the scale path (issue #18): window summaries where the rows live. JSON lines.
 
 Usage: ``python bench/scale.py [--rows N] [--spark-rows 5000000,10000000] [--skip-pg]
-[--skip-spark]``
+[--skip-spark] [--skip-report]``
 
 Data (fixed seeds): a binary classifier's log with 20 numeric and 5 categorical features,
 2 sensitive attributes, score, prediction and label; one window of ``--rows`` rows
@@ -22,6 +22,9 @@ Measurements, one JSON object per line:
   ``--spark-rows`` — wall time, the Python driver's peak RSS and the JVM's peak RSS, each
   size in its own child process.
 
+* ``report_setup``, ``report_summaries``, ``report_paths_equal``: reports from stored
+  window summaries (30 days of ``--rows``-row windows; see ``bench/scale_report.py``).
+
 Everything runs on whatever else the machine is doing: read the figures with its load
 (``load_avg`` in every record).
 """
@@ -33,7 +36,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,7 +48,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import emit, fresh_postgres_database, postgres_server_url  # noqa: E402
+from _common import (  # noqa: E402
+    child_json,
+    emit,
+    fresh_postgres_database,
+    postgres_server_url,
+)
 
 DATA = ROOT / "bench" / "data" / "scale"
 START = pd.Timestamp("2024-03-01", tz="UTC")
@@ -195,12 +202,7 @@ def child_spark(path: str, reference: str) -> dict[str, Any]:
 
 def _child(args: list[str]) -> dict[str, Any]:
     """Run this script as a child with ``args``; its last stdout line as JSON."""
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        return {"status": "error", "stderr": out.stderr[-2000:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child_json(__file__, args)
 
 
 # --------------------------------------------------------------------------- parts
@@ -309,6 +311,7 @@ def main() -> None:
     parser.add_argument("--spark-rows", default="5000000,10000000")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-spark", action="store_true")
+    parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--child-pass", help=argparse.SUPPRESS)
     parser.add_argument("--child-spark", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -322,6 +325,11 @@ def main() -> None:
         bench_postgres(args.rows, args.repeat)
     if not args.skip_spark:
         bench_spark([int(n) for n in args.spark_rows.split(",") if n])
+    if not args.skip_report:
+        from scale_report import bench_paths_equal, bench_report
+
+        bench_report(days=30, rows=args.rows)
+        bench_paths_equal()
 
 
 if __name__ == "__main__":

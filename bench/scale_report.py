@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import emit  # noqa: E402
+from _common import child_json, emit  # noqa: E402
 from scale import START, load_avg, make_log, peak_rss_mb, schema_of  # noqa: E402
 
 MODEL = "scale"
@@ -139,12 +138,7 @@ def child_report(url: str, days: int, out: str, *, rows: bool) -> dict[str, Any]
 
 def _child(args: list[str]) -> dict[str, Any]:
     """Run this script as a child with ``args``; its last stdout line as JSON."""
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        return {"status": "error", "stderr": out.stderr[-2000:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child_json(__file__, args)
 
 
 def _report_child(url: str, days: int, out: Path, *, rows: bool = False) -> dict[str, Any]:
