@@ -54,7 +54,7 @@ from storage.models import Model
 from storage.registry import get_model, load_reference, model_schema
 from storage.schema import ModelSchema, Role
 
-__all__ = ["analyze_from_summary", "analyze_summarized", "executor_for"]
+__all__ = ["analyze_from_summary", "analyze_summarized", "executor_for", "store_analysed"]
 
 Prepare = Callable[..., Any]
 Analyze = Callable[[Any, pd.DataFrame, Mapping[str, int]], list[MetricRecord]]
@@ -205,17 +205,19 @@ def _windows(
     return _store_windows(engine, model, now)
 
 
-def _store(
+def store_analysed(
     engine: Any,
     model: Model,
     window: Window,
     records: list[MetricRecord],
-    window_summary: WindowSummary,
-    spec: SummarySpec,
     *,
+    counts: tuple[int, int],
+    reference_version: int,
+    kept: tuple[WindowSummary, SummarySpec] | None,
     replace: bool,
 ) -> int:
-    """The window's records, run and summary, in one transaction; records stored."""
+    """A window's records, run (``counts``: rows, labels) and summary (``kept``, if any),
+    in one transaction; the number of records stored. Shared by every pass."""
     with session_scope(engine) as session:
         stored = store_window(
             session,
@@ -223,14 +225,15 @@ def _store(
             window_start=window.start,
             window_end=window.end,
             records=records,
-            n_rows=window_summary.n_rows,
-            n_labels=window_summary.n_labelled,
-            reference_version=spec.reference_version,
+            n_rows=counts[0],
+            n_labels=counts[1],
+            reference_version=reference_version,
             replace=replace,
         )
-        save_summary(
-            session, model, window_summary, spec, window_start=window.start, window_end=window.end
-        )
+        if kept is not None:
+            save_summary(
+                session, model, kept[0], kept[1], window_start=window.start, window_end=window.end
+            )
     return stored
 
 
@@ -292,8 +295,15 @@ def analyze_summarized(
                     session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
                 )
             records = analyze_from_summary(ctx, window_summary, spec, quarantined, analyze)
-            summary.metrics_stored += _store(
-                engine, model, window, records, window_summary, spec, replace=previous is not None
+            summary.metrics_stored += store_analysed(
+                engine,
+                model,
+                window,
+                records,
+                counts=(window_summary.n_rows, window_summary.n_labelled),
+                reference_version=spec.reference_version,
+                kept=(window_summary, spec),
+                replace=previous is not None,
             )
             if previous is None:
                 summary.windows_analyzed += 1

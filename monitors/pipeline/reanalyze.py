@@ -31,7 +31,7 @@ from sqlalchemy import BigInteger, func, literal, select
 
 from monitors.config import model_config
 from monitors.errors import ConfigError
-from monitors.pipeline._summarized import analyze_from_summary
+from monitors.pipeline._summarized import analyze_from_summary, store_analysed
 from monitors.pipeline.run import _analyze, _prepare
 from monitors.pipeline.windows import Window
 from monitors.summaries.executor import executor_for
@@ -40,7 +40,7 @@ from monitors.windows import load_window, to_micros
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
 from storage.logs import log_table, role_column
-from storage.metrics import quarantine_counts, store_window, window_runs
+from storage.metrics import quarantine_counts, window_runs
 from storage.models import Model
 from storage.registry import get_model, load_reference, model_schema
 from storage.schema import Role
@@ -174,24 +174,26 @@ def reanalyze(
             window = Window(run.window_start, run.window_end)
             if window.start < start or window.end > end:
                 continue
+            version = run.reference_version
+            if version is None:
+                out.skipped[window.start.isoformat()] = "its reference version is not recorded"
+                continue
             rows = in_memory and _stored_rows(engine, model, window) == run.n_rows > 0
             result = _records(url, contexts, window, run, summaries.get(window_start), rows)
             if isinstance(result, str):
                 out.skipped[window.start.isoformat()] = result
                 continue
             records, n_rows, n_labels = result
-            with session_scope(engine) as session:
-                out.metrics_stored += store_window(
-                    session,
-                    model,
-                    window_start=window.start,
-                    window_end=window.end,
-                    records=records,
-                    n_rows=n_rows,
-                    n_labels=n_labels,
-                    reference_version=run.reference_version,
-                    replace=True,
-                )
+            out.metrics_stored += store_analysed(
+                engine,
+                model,
+                window,
+                records,
+                counts=(n_rows, n_labels),
+                reference_version=version,
+                kept=None,  # the stored summary stays as it is
+                replace=True,
+            )
             if rows:
                 out.from_rows += 1
             else:

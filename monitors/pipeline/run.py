@@ -39,17 +39,16 @@ from monitors.config import MonitorConfig, model_config
 from monitors.pipeline._anomalies import AnomalyStage, prepare_anomalies
 from monitors.pipeline._compare import compare_pass
 from monitors.pipeline._estimated import EstimationStage, prepare_estimation
-from monitors.pipeline._summarized import analyze_summarized, executor_for
+from monitors.pipeline._summarized import analyze_summarized, executor_for, store_analysed
 from monitors.pipeline.windows import Window, occupied_windows
 from monitors.summaries.memory import summarize_frame
 from monitors.summaries.spec import build_spec
-from monitors.summaries.store import save_summary
 from monitors.summaries.types import SummarySpec, WindowSummary
 from monitors.windows import load_window, purge, to_micros
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
 from storage.logs import log_table, next_timestamp, role_column
-from storage.metrics import quarantine_counts, store_window, window_runs
+from storage.metrics import quarantine_counts, window_runs
 from storage.models import Model
 from storage.registry import get_model, list_models, load_reference, model_schema
 from storage.schema import ModelSchema, Role
@@ -237,28 +236,17 @@ def _store(
     label = ctx.schema.label
     n_labels = int(frame[label.name].notna().sum()) if label else 0
     window_summary = _window_summary(ctx, frame)
-    with session_scope(engine) as session:
-        stored = store_window(
-            session,
-            ctx.model,
-            window_start=window.start,
-            window_end=window.end,
-            records=records,
-            n_rows=len(frame),
-            n_labels=n_labels,
-            reference_version=ctx.reference_version,
-            replace=replace,
-        )
-        if window_summary is not None and ctx.spec is not None:
-            save_summary(
-                session,
-                ctx.model,
-                window_summary,
-                ctx.spec,
-                window_start=window.start,
-                window_end=window.end,
-            )
-    return stored
+    kept = None if window_summary is None or ctx.spec is None else (window_summary, ctx.spec)
+    return store_analysed(
+        engine,
+        ctx.model,
+        window,
+        records,
+        counts=(len(frame), n_labels),
+        reference_version=ctx.reference_version,
+        kept=kept,
+        replace=replace,
+    )
 
 
 def analyze_model(
