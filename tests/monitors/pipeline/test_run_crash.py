@@ -48,7 +48,9 @@ from storage.models import (
     AlertSeries,
     MetricResult,
     OutboxMessage,
+    SummarySpecRow,
     WindowRun,
+    WindowSummaryRow,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -255,7 +257,15 @@ def _table_counts(engine: Engine) -> dict[str, int]:
 def _reset(engine: Engine) -> None:
     """Remove what a pass writes: the database is as before round 0."""
     with session_scope(engine) as session:
-        for model in (OutboxMessage, AlertEvent, AlertSeries, MetricResult, WindowRun):
+        for model in (
+            OutboxMessage,
+            AlertEvent,
+            AlertSeries,
+            MetricResult,
+            WindowRun,
+            WindowSummaryRow,
+            SummarySpecRow,
+        ):
             session.execute(delete(model))
 
 
@@ -324,9 +334,21 @@ def _snapshot(engine: Engine) -> Snapshot:
                 MetricResult.details,
             )
         ).all()
+        kept = (  # the window's stored summary: written in the run's transaction
+            select(WindowSummaryRow.n_rows)
+            .where(
+                WindowSummaryRow.model_id == WindowRun.model_id,
+                WindowSummaryRow.window_start == WindowRun.window_start,
+            )
+            .scalar_subquery()
+        )
         runs = session.execute(
             select(
-                WindowRun.window_start, WindowRun.window_end, WindowRun.n_rows, WindowRun.n_labels
+                WindowRun.window_start,
+                WindowRun.window_end,
+                WindowRun.n_rows,
+                WindowRun.n_labels,
+                kept,
             ).order_by(WindowRun.window_start)
         ).all()
         series = {
