@@ -100,6 +100,35 @@ def test_executor_reads_parquet_and_tables(spark, tmp_path: Path) -> None:
     assert by_path.n_rows == len(rows) and by_path.sample.complete
 
 
+def test_the_sample_prefilter_falls_back_to_every_row(spark, tmp_path: Path, monkeypatch) -> None:
+    """Too few rows under the key bound: the sample job runs again over every row."""
+    from monitors.summaries import spark as spark_executor
+
+    reference, rows = binary_log(2_000, seed=1), binary_log(4_000, seed=5)
+    spec = build_spec(
+        reference,
+        schema=binary_schema(reference),
+        reference_version=1,
+        drift=DriftConfig(),
+        config=SummaryConfig(sample_size=300),
+    )
+    path = _write_parts(rows, tmp_path / "log", parts=2)
+    monkeypatch.setattr(spark_executor, "_key_bound", lambda size, n_rows: "0000001")
+    summary = summarize_dataframe(spark.read.parquet(path), spec, to_micros(START), to_micros(END))
+    assert summary.sample == summarize_frame(rows, spec).sample
+
+
+def test_the_key_bound_leaves_enough_keys_below_it() -> None:
+    from monitors.summaries.sample import KEY_HEX_DIGITS, KEY_SCALE
+    from monitors.summaries.spark import _key_bound
+
+    assert _key_bound(10_000, 10_000) is None and _key_bound(10_000, 10_500) is None
+    bound = _key_bound(10_000, 50_000_000)
+    assert bound is not None and len(bound) == KEY_HEX_DIGITS
+    assert int(bound, 16) / KEY_SCALE * 50_000_000 == pytest.approx(11_010, abs=1e-3)
+    assert bound == bound.lower()  # compared with Spark's md5, lower-case hex
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [
