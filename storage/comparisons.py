@@ -202,6 +202,26 @@ def compared_windows(
     }
 
 
+def forget_compared(
+    session: Session, candidate: Model, *, window_start: datetime, window_end: datetime
+) -> int:
+    """Mark the window as not compared for every comparison whose candidate is ``candidate``.
+
+    For a re-analysis that replaced the candidate's results of the window (comparison
+    records included) without changing its counts: the next comparison pass computes
+    the window again. Returns how many comparison windows were forgotten.
+    """
+    ids = select(Comparison.id).where(Comparison.candidate_id == candidate.id)
+    result = session.execute(
+        delete(ComparisonWindow).where(
+            ComparisonWindow.comparison_id.in_(ids),
+            ComparisonWindow.window_start == window_start,
+            ComparisonWindow.window_end == window_end,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def store_comparison_window(
     session: Session,
     comparison: ComparisonInfo,

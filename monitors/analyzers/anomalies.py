@@ -210,6 +210,7 @@ def prediction_anomalies(
     window_start: datetime,
     history: Sequence[WindowStats] = (),
     seasonality: Seasonality = "none",
+    n_rows: int | None = None,
 ) -> AnomalyReport:
     """The anomaly checks of one window.
 
@@ -227,6 +228,9 @@ def prediction_anomalies(
         Earlier windows' statistics; entries at or after ``window_start`` are ignored.
     seasonality : {"hour_weekday", "weekday", "none"}
         Which earlier windows the volume is compared with (see :data:`Seasonality`).
+    n_rows : int, optional
+        The window's row count when ``current`` is a uniform sample of it (a window
+        analysed from its summary): the volume check counts the window, not the sample.
 
     Returns
     -------
@@ -235,7 +239,7 @@ def prediction_anomalies(
         without a latency column, no outliers without an outlier model) and this window's
         :class:`WindowStats`.
     """
-    n_rows = len(current)
+    n_rows = len(current) if n_rows is None else n_rows
     scores = _numbers(current, reference.score_column)
     latency = _numbers(current, schema.latency.name if schema.latency else None)
     metrics = [volume_check(n_rows, history, window_start, seasonality=seasonality, config=config)]

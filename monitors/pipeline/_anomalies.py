@@ -64,8 +64,9 @@ class AnomalyStage:
     window: str
     history: dict[datetime, WindowStats] = field(default_factory=dict)
 
-    def records(self, frame: pd.DataFrame) -> list[MetricRecord]:
-        """The window's ``anomalies`` records (none for an empty window)."""
+    def records(self, frame: pd.DataFrame, n_rows: int | None = None) -> list[MetricRecord]:
+        """The window's ``anomalies`` records (none for an empty window); ``n_rows``: the
+        window's rows when ``frame`` is a uniform sample of it."""
         ts = self.schema.timestamp.name
         if frame.empty or ts not in frame.columns:
             return []
@@ -80,6 +81,7 @@ class AnomalyStage:
             window_start=start,
             history=[h for s, h in self.history.items() if s < start],
             seasonality=seasonality(self.window),
+            n_rows=n_rows,
         )
         self.history[start] = report.stats
         return anomalies.anomaly_records(report)

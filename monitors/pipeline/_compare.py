@@ -109,10 +109,22 @@ def _rows(url: str | None, name: str, start: datetime, end: datetime, analysed: 
     from monitors.summaries.sample import sample_frame
     from monitors.summaries.store import stored_summaries
 
-    found = stored_summaries(url, name, start=start, end=end)
-    if len(found) != 1 or found[0][0] != start:
+    found = [
+        (summary, spec)
+        for ws, _, summary, spec in stored_summaries(url, name, start=start, end=end)
+        if ws == start and summary.n_rows == analysed
+    ]
+    if len(found) != 1:
+        log.warning(
+            "comparison of %s %s: %d of its %d analysed rows left and no summary of them; "
+            "compared on what is left",
+            name,
+            start.isoformat(),
+            len(frame),
+            analysed,
+        )
         return frame
-    _, _, summary, spec = found[0]
+    summary, spec = found[0]
     log.info("comparison of %s %s: on its summary's sample of %d rows", name, start,
              len(summary.sample.ids))  # fmt: skip
     return sample_frame(summary.sample, spec)

@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import BigInteger, func, literal, select
 
 from monitors.analyzers import drift as drift_analyzer
 from monitors.analyzers import explain as explain_analyzer
@@ -46,15 +45,24 @@ from monitors.summaries.spec import build_spec
 from monitors.summaries.store import save_summary
 from monitors.summaries.types import SummarySpec, WindowSummary
 from monitors.windows import purge, to_micros
+from storage.comparisons import forget_compared
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
-from storage.logs import log_table, next_timestamp, role_column
+from storage.logs import next_timestamp
 from storage.metrics import quarantine_counts, store_window, window_runs
 from storage.models import Model
 from storage.registry import get_model, load_reference, model_schema
-from storage.schema import ModelSchema, Role
+from storage.schema import ModelSchema
+from storage.summaries import log_counts
 
-__all__ = ["analyze_from_summary", "analyze_summarized", "executor_for", "store_analysed"]
+__all__ = [
+    "analyze_from_summary",
+    "analyze_summarized",
+    "due_again",
+    "executor_for",
+    "store_analysed",
+    "stored_counts_of",
+]
 
 Prepare = Callable[..., Any]
 Analyze = Callable[[Any, pd.DataFrame, Mapping[str, int]], list[MetricRecord]]
@@ -109,19 +117,20 @@ def _source_windows(
     return out
 
 
-def _label_count(engine: Any, model: Model, window: Window) -> int:
-    """Labelled rows of a window in the store's log table."""
-    table = log_table(model)
-    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
-    label = table.c[role_column(model, Role.LABEL).physical]
-    with engine.connect() as conn:
-        value = conn.scalar(
-            select(func.count(label)).where(
-                ts >= literal(to_micros(window.start), BigInteger),
-                ts < literal(to_micros(window.end), BigInteger),
-            )
+def stored_counts_of(engine: Any, model: Model, window: Window) -> tuple[int, int]:
+    """Rows and labelled rows of a window in the store's log table."""
+    with session_scope(engine) as session:
+        return log_counts(
+            session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
         )
-    return int(value or 0)
+
+
+def due_again(previous: Any, counts: tuple[int, int]) -> bool:
+    """Whether an analysed window is analysed again: its label count changed, and none of
+    the rows it was analysed on were purged since (a window that retention cut in two
+    keeps the results and summary of all its rows)."""
+    rows, labels = counts
+    return labels != previous.n_labels and rows >= previous.n_rows
 
 
 def summary_records(
@@ -163,24 +172,24 @@ def summary_records(
             ctx.reference_importance, importance, config=cfg.explain
         )
         records += explain_analyzer.explain_records(importance, shift)
-    for stage in (getattr(ctx, "estimated", None), getattr(ctx, "anomalies", None)):
-        if stage is not None:  # label-free estimates and anomaly checks: on the sample
-            records += stage.records(sample)
+    if (estimated := getattr(ctx, "estimated", None)) is not None:  # on the sample
+        records += estimated.records(sample)
+    if (anomalies := getattr(ctx, "anomalies", None)) is not None:  # volume: the window's
+        records += anomalies.records(sample, n_rows=summary.n_rows)
     return records
 
 
 def _needs_analysis(
     engine: Any, model: Model, schema: ModelSchema, occupied: _Occupied, previous: Any
 ) -> bool:
-    """A window not analysed yet, or analysed with fewer labels than it has now."""
+    """A window not analysed yet, or due again (:func:`due_again`)."""
     if previous is None:
         return True
     if previous.n_labels >= previous.n_rows or schema.label is None:
         return False
-    labels = occupied.n_labels
-    if labels is None:
-        labels = _label_count(engine, model, occupied.window)
-    return labels != previous.n_labels
+    if occupied.n_rows is not None and occupied.n_labels is not None:  # a Spark source
+        return due_again(previous, (occupied.n_rows, occupied.n_labels))
+    return due_again(previous, stored_counts_of(engine, model, occupied.window))
 
 
 def analyze_from_summary(
@@ -215,9 +224,14 @@ def store_analysed(
     reference_version: int,
     kept: tuple[WindowSummary, SummarySpec] | None,
     replace: bool,
+    recompare: bool = False,
 ) -> int:
     """A window's records, run (``counts``: rows, labels) and summary (``kept``, if any),
-    in one transaction; the number of records stored. Shared by every pass."""
+    in one transaction; the number of records stored. Shared by every pass.
+
+    ``recompare``: also mark the window not compared for the comparisons whose candidate
+    is ``model`` (a re-analysis replaced their records without changing the counts).
+    """
     with session_scope(engine) as session:
         stored = store_window(
             session,
@@ -234,6 +248,8 @@ def store_analysed(
             save_summary(
                 session, model, kept[0], kept[1], window_start=window.start, window_end=window.end
             )
+        if recompare:
+            forget_compared(session, model, window_start=window.start, window_end=window.end)
     return stored
 
 

@@ -14,9 +14,11 @@ settings and the reference version each window was analysed against:
   the rows, and for models whose rows live in a Spark source;
 * a window with neither is left as it is, and named in ``skipped``.
 
-Each window's metric results and run are replaced in one transaction; its stored summary
-is kept. Alert rules are not evaluated: re-analysis rewrites history, while the alert
-engine walks forward from each series' last evaluated window (``driftwarden alerts
+Each window's metric results, run and (from rows) summary are replaced in one
+transaction; a window analysed from its summary keeps it. A comparison whose candidate is
+the model has the window compared again at the end (its records were replaced too).
+Alert rules are not evaluated: re-analysis rewrites history, while the alert engine walks
+forward from each series' last evaluated window (``driftwarden alerts
 backtest`` shows what a rule would have done over the re-analysed windows).
 """
 
@@ -27,23 +29,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, func, literal, select
-
 from monitors.config import model_config
 from monitors.errors import ConfigError
-from monitors.pipeline._summarized import analyze_from_summary, store_analysed
-from monitors.pipeline.run import _analyze, _prepare
+from monitors.pipeline._compare import compare_pass
+from monitors.pipeline._summarized import analyze_from_summary, store_analysed, stored_counts_of
+from monitors.pipeline.run import _analyze, _prepare, _window_summary
 from monitors.pipeline.windows import Window
 from monitors.summaries.executor import executor_for
+from monitors.summaries.spec import layout_matches
 from monitors.summaries.store import stored_summaries
 from monitors.windows import load_window, to_micros
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
-from storage.logs import log_table, role_column
 from storage.metrics import quarantine_counts, window_runs
 from storage.models import Model
 from storage.registry import get_model, load_reference, model_schema
-from storage.schema import Role
 
 __all__ = ["ReanalysisSummary", "reanalyze"]
 
@@ -55,6 +55,8 @@ class ReanalysisSummary:
     from_rows: int = 0
     from_summaries: int = 0
     metrics_stored: int = 0
+    windows_compared: int = 0
+    """Comparison windows computed again (this model as a comparison's candidate)."""
     skipped: dict[str, str] = field(default_factory=dict)
     """Window start (ISO) -> why it was left as it is."""
 
@@ -65,22 +67,10 @@ class ReanalysisSummary:
             f"({self.from_rows} from rows, {self.from_summaries} from stored summaries), "
             f"stored {self.metrics_stored} metric(s)"
         ]
+        if self.windows_compared:
+            out.append(f"compared {self.windows_compared} window(s) again")
         out += [f"left as it was: window {w}: {why}" for w, why in self.skipped.items()]
         return out
-
-
-def _stored_rows(engine: Any, model: Model, window: Window) -> int:
-    """Rows of ``window`` in the store's log table."""
-    table = log_table(model)
-    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
-    with engine.connect() as conn:
-        value = conn.scalar(
-            select(func.count()).where(
-                ts >= literal(to_micros(window.start), BigInteger),
-                ts < literal(to_micros(window.end), BigInteger),
-            )
-        )
-    return int(value or 0)
 
 
 class _Contexts:
@@ -105,32 +95,63 @@ class _Contexts:
         return self._built[version]
 
 
-def _records(
-    url: str | None, contexts: _Contexts, window: Window, run: Any, found: Any, rows: bool
-) -> tuple[list[Any], int, int] | str:
-    """The window's new records and counts, or why it cannot be re-analysed."""
-    ctx = contexts.get(run.reference_version)
-    if ctx is None:
-        return f"reference version {run.reference_version} is no longer stored"
-    with session_scope(contexts.engine) as session:
-        quarantined = quarantine_counts(
-            session,
-            contexts.model,
-            start_us=to_micros(window.start),
-            end_us=to_micros(window.end),
-        )
-    if rows:
-        frame = load_window(url, contexts.model.name, window.start, window.end)
-        label = contexts.schema.label
-        n_labels = int(frame[label.name].notna().sum()) if label else 0
-        return _analyze(ctx, frame, quarantined), len(frame), n_labels
+def _summary_of(url: str | None, name: str, window: Window) -> Any:
+    """The stored summary of exactly ``window`` with its spec, or ``None``."""
+    found = stored_summaries(url, name, start=window.start, end=window.end)
+    return next(
+        ((sm, sp) for ws, we, sm, sp in found if (ws, we) == (window.start, window.end)), None
+    )
+
+
+def _from_summary(
+    contexts: _Contexts, ctx: Any, run: Any, found: Any, quarantined: Any, stored_rows: int
+) -> tuple[list[Any], int, int, Any, bool] | str:
+    """The window's records from its stored summary, or why it cannot be used."""
     if found is None:
+        if stored_rows:
+            return (
+                f"the store holds {stored_rows} of its rows where {run.n_rows} were "
+                "analysed, and no summary of it is stored"
+            )
         return "its rows are gone and no summary of it is stored"
     summary, spec = found
+    if not layout_matches(spec, contexts.schema):
+        return "its summary predates a change of the schema's columns"
     if spec.reference_version != run.reference_version:
         return f"its summary is of reference version {spec.reference_version}"
     records = analyze_from_summary(ctx, summary, spec, quarantined, _analyze)
-    return records, summary.n_rows, summary.n_labelled
+    return records, summary.n_rows, summary.n_labelled, None, False
+
+
+def _records(
+    url: str | None, contexts: _Contexts, window: Window, run: Any, in_memory: bool
+) -> tuple[list[Any], int, int, Any, bool] | str:
+    """The window's new records, counts, new summary and whether they come from rows; or
+    why the window cannot be re-analysed."""
+    ctx = contexts.get(run.reference_version)
+    if ctx is None:
+        return f"reference version {run.reference_version} is no longer stored"
+    engine, model = contexts.engine, contexts.model
+    with session_scope(engine) as session:
+        quarantined = quarantine_counts(
+            session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
+        )
+    stored_rows = stored_counts_of(engine, model, window)[0]
+    if not (in_memory and stored_rows == run.n_rows > 0):
+        found = _summary_of(url, model.name, window)
+        return _from_summary(contexts, ctx, run, found, quarantined, stored_rows)
+    frame = load_window(url, model.name, window.start, window.end)
+    label = contexts.schema.label
+    n_labels = int(frame[label.name].notna().sum()) if label else 0
+    kept = _window_summary(ctx, frame)  # the summary follows its window's new run
+    spec = getattr(ctx, "spec", None)
+    return (
+        _analyze(ctx, frame, quarantined),
+        len(frame),
+        n_labels,
+        None if kept is None or spec is None else (kept, spec),
+        True,
+    )
 
 
 def reanalyze(
@@ -164,10 +185,6 @@ def reanalyze(
         with session_scope(engine) as session:
             model = get_model(session, name)
             runs = window_runs(session, model)
-        summaries = {
-            ws: (summary, spec)
-            for ws, _, summary, spec in stored_summaries(url, name, start=start, end=end)
-        }
         contexts = _Contexts(engine, model, scorer)
         for window_start in sorted(runs):
             run = runs[window_start]
@@ -175,15 +192,16 @@ def reanalyze(
             if window.start < start or window.end > end:
                 continue
             version = run.reference_version
-            if version is None:
-                out.skipped[window.start.isoformat()] = "its reference version is not recorded"
-                continue
-            rows = in_memory and _stored_rows(engine, model, window) == run.n_rows > 0
-            result = _records(url, contexts, window, run, summaries.get(window_start), rows)
+            result = (
+                "its reference version is not recorded"
+                if version is None
+                else _records(url, contexts, window, run, in_memory)
+            )
             if isinstance(result, str):
                 out.skipped[window.start.isoformat()] = result
                 continue
-            records, n_rows, n_labels = result
+            assert version is not None
+            records, n_rows, n_labels, kept, from_rows = result
             out.metrics_stored += store_analysed(
                 engine,
                 model,
@@ -191,13 +209,16 @@ def reanalyze(
                 records,
                 counts=(n_rows, n_labels),
                 reference_version=version,
-                kept=None,  # the stored summary stays as it is
+                kept=kept,
                 replace=True,
+                recompare=True,  # its comparison records went with it
             )
-            if rows:
+            if from_rows:
                 out.from_rows += 1
             else:
                 out.from_summaries += 1
             if on_window is not None:
                 on_window(name, window)
+    if out.from_rows + out.from_summaries:
+        out.windows_compared = compare_pass(url=url, model=name).windows
     return out

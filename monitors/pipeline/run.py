@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, func, literal, select
 
 from monitors.analyzers import drift as drift_analyzer
 from monitors.analyzers import explain as explain_analyzer
@@ -39,7 +38,13 @@ from monitors.config import MonitorConfig, model_config
 from monitors.pipeline._anomalies import AnomalyStage, prepare_anomalies
 from monitors.pipeline._compare import compare_pass
 from monitors.pipeline._estimated import EstimationStage, prepare_estimation
-from monitors.pipeline._summarized import analyze_summarized, executor_for, store_analysed
+from monitors.pipeline._summarized import (
+    analyze_summarized,
+    due_again,
+    executor_for,
+    store_analysed,
+    stored_counts_of,
+)
 from monitors.pipeline.windows import Window, occupied_windows
 from monitors.summaries.memory import summarize_frame
 from monitors.summaries.spec import build_spec
@@ -47,11 +52,11 @@ from monitors.summaries.types import SummarySpec, WindowSummary
 from monitors.windows import load_window, purge, to_micros
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
-from storage.logs import log_table, next_timestamp, role_column
+from storage.logs import next_timestamp
 from storage.metrics import quarantine_counts, window_runs
 from storage.models import Model
 from storage.registry import get_model, list_models, load_reference, model_schema
-from storage.schema import ModelSchema, Role
+from storage.schema import ModelSchema
 
 log = logging.getLogger(__name__)
 Scorer = Callable[[pd.DataFrame], np.ndarray]
@@ -173,25 +178,6 @@ def _analyze(
     return records
 
 
-def _label_count(engine: Any, model: Model, window: Window) -> int:
-    schema = model_schema(model)
-    if schema.label is None:
-        return 0
-    table = log_table(model)
-    ts = table.c[role_column(model, Role.TIMESTAMP).physical]
-    label = table.c[role_column(model, Role.LABEL).physical]
-    with engine.connect() as conn:
-        return int(
-            conn.scalar(
-                select(func.count(label)).where(
-                    ts >= literal(to_micros(window.start), BigInteger),
-                    ts < literal(to_micros(window.end), BigInteger),
-                )
-            )
-            or 0
-        )
-
-
 def _next_row(engine: Any, model: Model) -> Callable[[datetime | None], datetime | None]:
     """Asks the store for its first row at or after a time: the windows that hold rows."""
 
@@ -290,7 +276,7 @@ def analyze_model(
             if previous is not None:
                 if previous.n_labels >= previous.n_rows or schema.label is None:
                     continue
-                if _label_count(engine, model, window) == previous.n_labels:
+                if not due_again(previous, stored_counts_of(engine, model, window)):
                     continue
             frame = load_window(url, name, window.start, window.end)
             if previous is None and frame.empty:

@@ -38,7 +38,8 @@ from monitors.reports.assemble import (
 )
 from monitors.reports.render import FORMATS, RENDERERS, Format
 from monitors.reports.signing import Signer
-from monitors.summaries.store import merge_counts, stored_counts
+from monitors.summaries.spec import layout_matches
+from monitors.summaries.store import merge_counts, stored_counts, stored_spec
 from monitors.summaries.types import WindowSummary
 from monitors.windows import load_window, to_micros
 from storage.engine import get_engine, session_scope
@@ -168,22 +169,54 @@ def model_fairness_config(model: Model) -> FairnessConfig:
     return model_config(model.name, model.config).fairness
 
 
+def _current(
+    session: Session,
+    model: Model,
+    schema: ModelSchema,
+    found: list[tuple[datetime, datetime, WindowSummary]],
+) -> bool:
+    """Whether the summaries can stand for their windows: no two overlap (a window size
+    changed), each is of the layout the schema reads (no sensitive column added since) and
+    each holds what its window's run says was analysed (counts equal)."""
+    runs = window_runs(session, model)
+    layouts: dict[str, bool] = {}
+    previous_end: datetime | None = None
+    for window_start, window_end, summary in found:
+        if previous_end is not None and window_start < previous_end:
+            return False
+        previous_end = window_end
+        if summary.spec_sha256 not in layouts:
+            spec = stored_spec(session, model, summary.spec_sha256)
+            layouts[summary.spec_sha256] = spec is not None and layout_matches(spec, schema)
+        run = runs.get(window_start)
+        if not layouts[summary.spec_sha256] or run is None or run.window_end != window_end:
+            return False
+        if (run.n_rows, run.n_labels) != (summary.n_rows, summary.n_labelled):
+            return False  # re-analysed since without a new summary
+    return True
+
+
 def stored_fairness(
     session: Session, model: Model, schema: ModelSchema, *, start: datetime, end: datetime
 ) -> WindowSummary | None:
     """The period's stored window summaries merged, if they give the row path's report.
 
     They do for a classifier with sensitive attributes when every window that holds rows
-    in ``[start, end)`` lies inside the period and has a current stored summary: the
-    store's row and label counts of the window equal the summary's, or the window's rows
-    were purged (none left). Otherwise (a regression task, a window cut by the period,
-    a stale or missing summary, rows outside the summarised windows, an analysed window
-    without a summary) ``None``: the report reads the rows.
+    in ``[start, end)`` lies inside the period and has a current stored summary: of the
+    schema's layout, holding what the window's run analysed, and the store's row and
+    label counts of the window equal to the summary's, or the window's rows purged (none
+    left). Otherwise (a regression task, a window cut by the period, a stale, unreadable,
+    overlapping or missing summary, rows outside the summarised windows, an analysed
+    window without a summary) ``None``: the report reads the rows.
     """
     if schema.task is Task.REGRESSION or not schema.sensitive:
         return None
-    found = stored_counts(session, model, start=start, end=end)
-    if not found:
+    try:
+        found = stored_counts(session, model, start=start, end=end)
+        if not found or not _current(session, model, schema, found):
+            return None
+    except (ConfigError, ValueError, OSError, EOFError) as exc:  # damaged: read the rows
+        log.warning("report %s: stored summaries unreadable (%s); reading rows", model.name, exc)
         return None
     summarised = {window_start for window_start, _, _ in found}
     for run in window_runs(session, model).values():

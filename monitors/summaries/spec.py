@@ -156,3 +156,21 @@ def build_spec(
         sample_dtypes=tuple(c.dtype.value for c in schema.columns),
         fine_bins=config.fine_bins,
     )
+
+
+def layout_matches(spec: SummarySpec, schema: ModelSchema) -> bool:
+    """Whether summaries counted on ``spec`` hold cells in the layout ``schema`` reads.
+
+    A column added to the schema later (``ingest --add-columns``: a new sensitive
+    attribute, say) changes the layout: fairness keys are ``(*sensitive, label,
+    prediction)`` of the spec's columns, so an older summary must not be read with the
+    newer schema (reports and re-analysis then use the rows, or skip the window).
+    """
+    return (
+        spec.task == schema.task.value
+        and spec.prediction == schema.prediction.name
+        and spec.label == (schema.label.name if schema.label else None)
+        and spec.sensitive == tuple(c.name for c in schema.sensitive)
+        and {s.column for s in spec.numeric} | {s.column for s in spec.categorical}
+        <= {c.name for c in schema.columns}
+    )

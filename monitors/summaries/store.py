@@ -84,6 +84,12 @@ def save_summary(
     return len(data)
 
 
+def stored_spec(session: Any, model: Model, sha256: str) -> SummarySpec | None:
+    """The stored spec of ``model`` with hash ``sha256``, or ``None``."""
+    raw = stored.load_spec(session, model, sha256)
+    return None if raw is None else from_json(SummarySpec, decode(raw))
+
+
 def stored_summaries(
     url: str | None, name: str, *, start: datetime | None = None, end: datetime | None = None
 ) -> list[tuple[datetime, datetime, WindowSummary, SummarySpec]]:

@@ -197,3 +197,21 @@ def test_purged_windows_are_compared_on_their_summaries_samples(sqlite_url: str)
             assert value is other[0]
         else:
             assert other[0] == pytest.approx(value, rel=1e-9, abs=1e-12)
+
+
+def test_reanalysing_the_candidate_compares_its_windows_again(sqlite_url: str) -> None:
+    from monitors.pipeline.reanalyze import reanalyze
+
+    _shadow(sqlite_url, labelled_days=DAYS)
+    run_pass(url=sqlite_url, now=_day(DAYS))
+    before = _records(sqlite_url, "ab")
+    done = reanalyze("cand", url=sqlite_url, start=_day(0), end=_day(DAYS))
+    assert done.from_rows == DAYS and done.windows_compared == DAYS
+    after = _records(sqlite_url, "ab")
+    assert set(after) == set(before) and len(before) > 0  # replaced, then computed again
+    for key, (value, status) in before.items():
+        assert after[key][1] == status
+        if value is None:
+            assert after[key][0] is None
+        else:
+            assert after[key][0] == pytest.approx(value, rel=1e-9, abs=1e-12)

@@ -59,3 +59,21 @@ def test_summaries_store_false_keeps_none(sqlite_url: str) -> None:
     summary = run_pass(url=sqlite_url, now=START + 3 * DAY, alerts=False)
     assert summary.windows_analyzed == 2
     assert stored_summaries(sqlite_url, MODEL) == []
+
+
+def test_a_window_cut_by_a_purge_keeps_the_results_of_all_its_rows(sqlite_url: str) -> None:
+    from monitors.windows import purge
+
+    client = register(sqlite_url)
+    rows = production(1, rows=120)
+    client.log(MODEL, rows)
+    client.log_labels(MODEL, pd.DataFrame({"id": rows["id"][:10], "y": 1}), label="y")
+    run_pass(url=sqlite_url, now=START + 2 * DAY, alerts=False)
+    purge(sqlite_url, MODEL, START + timedelta(hours=12))  # retention cuts the window
+    left = load_window(sqlite_url, MODEL, START, START + DAY)
+    assert 0 < len(left) < 120
+    client.log_labels(MODEL, pd.DataFrame({"id": left["id"], "y": 0}), label="y")
+    again = run_pass(url=sqlite_url, now=START + 2 * DAY, alerts=False)
+    assert again.windows_reanalyzed == 0  # new labels, but on what is left of the window
+    [(_, _, kept, _)] = stored_summaries(sqlite_url, MODEL)
+    assert (kept.n_rows, kept.n_labelled) == (120, 10)

@@ -209,3 +209,36 @@ def test_windows_of_two_reference_versions(tmp_path: Path) -> None:
     assert inputs.summary is not None and inputs.summary.n_rows == 600
     by_rows = assemble_report(_row_inputs(url, inputs), config=CONFIG)
     assert assemble_report(inputs, config=CONFIG).content_sha256 == by_rows.content_sha256
+
+
+def test_a_sensitive_column_added_later_reads_rows(url: str) -> None:
+    from storage.schema import ColumnSpec
+
+    assert _choice(url, START, END)
+    purge(url, MODEL, datetime(2024, 3, 2, tzinfo=UTC))  # a purged window: summary only
+    Client(url).add_columns(MODEL, [ColumnSpec(name="region", role="sensitive", dtype="string")])
+    # the old summaries' fairness keys are (sex, age_band, label, prediction): read with the
+    # new schema, "region" would take the label's place
+    assert not _choice(url, datetime(2024, 3, 2, tzinfo=UTC), END)
+    assert not _choice(url, START, END)
+
+
+def test_overlapping_summaries_after_a_window_change_are_not_merged(url: str) -> None:
+    Client(url).configure(MODEL, window="12h")
+    run_pass(url=url, now=NOW, alerts=False)  # the second halves of the days: new windows
+    kept = stored_summaries(url, MODEL)
+    assert len(kept) > 6  # daily summaries and half-day ones over the same rows
+    purge(url, MODEL, END)
+    assert not _choice(url, START, END)
+
+
+def test_a_damaged_summary_makes_the_report_read_rows(url: str) -> None:
+    from sqlalchemy import update
+
+    from storage.models import WindowSummaryRow
+
+    with session_scope(get_engine(url)) as session:
+        session.execute(update(WindowSummaryRow).values(data=b"not gzip"))
+    assert not _choice(url, START, END)
+    inputs, _ = gather_inputs(url, MODEL, start=START, end=END)
+    assert inputs.summary is None and len(inputs.frame) == 600
