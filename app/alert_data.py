@@ -111,7 +111,8 @@ def _series_rows(
     now = datetime.now(UTC)
     silences = alert_queries.active_silences(session, now)
     by_series: dict[str, list[OutboxMessage]] = {}
-    for m in alert_queries.outbox_messages(session):
+    keys = [f"{r.id}:{s.id}" for s, r in pairs]
+    for m in alert_queries.latest_outbox(session, keys):  # what delivery() reads
         by_series.setdefault(m.series_key, []).append(m)
     rows = []
     for s, r in pairs:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from storage.models import (
@@ -234,6 +234,24 @@ def outbox_messages(
         query = query.where(OutboxMessage.status.in_(list(statuses)))
     if limit is not None:
         query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def latest_outbox(session: Session, series_keys: Iterable[str]) -> list[OutboxMessage]:
+    """The newest outbox row of each (series, channel) of ``series_keys``, oldest first.
+
+    What a series' delivery outcome needs, read without the rest of the outbox (which grows
+    with every notification ever sent).
+    """
+    keys = sorted(set(series_keys))
+    if not keys:
+        return []
+    newest = (
+        select(func.max(OutboxMessage.id))
+        .where(OutboxMessage.series_key.in_(keys))
+        .group_by(OutboxMessage.series_key, OutboxMessage.channel)
+    )
+    query = select(OutboxMessage).where(OutboxMessage.id.in_(newest)).order_by(OutboxMessage.id)
     return list(session.scalars(query))
 
 

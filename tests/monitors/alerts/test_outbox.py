@@ -213,3 +213,38 @@ def test_unknown_channel_is_dead(setup) -> None:
     deliver(engine, now=T0)
     [row] = rows(engine)
     assert (row.status, row.last_error) == ("dead", "channel 'hook' is not defined")
+
+
+def test_latest_outbox_reads_the_newest_row_per_series_and_channel(database_url) -> None:
+    from datetime import UTC, datetime
+
+    from storage.alerts import latest_outbox
+
+    engine = get_engine(database_url)
+    stamp = datetime(2026, 3, 2, tzinfo=UTC)
+    with session_scope(engine) as session:
+        for i, (series, channel, status) in enumerate(
+            [
+                ("1:1", "ops", "dead"),
+                ("1:1", "ops", "delivered"),  # newer: the one the page shows
+                ("1:1", "chat", "pending"),
+                ("1:2", "ops", "dead"),
+                ("9:9", "ops", "delivered"),  # another series: not asked for
+            ]
+        ):
+            session.add(
+                OutboxMessage(
+                    channel=channel,
+                    idempotency_key=f"k{i}",
+                    series_key=series,
+                    payload={},
+                    status=status,
+                    attempts=1,
+                    next_attempt_at=stamp,
+                    created_at=stamp,
+                )
+            )
+    with session_scope(engine) as session:
+        got = [(m.series_key, m.channel, m.status) for m in latest_outbox(session, ["1:1", "1:2"])]
+        assert latest_outbox(session, []) == []
+    assert got == [("1:1", "ops", "delivered"), ("1:1", "chat", "pending"), ("1:2", "ops", "dead")]
