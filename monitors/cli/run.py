@@ -103,6 +103,8 @@ def _reanalyze(
                 names = [m.name for m in list_models(session)]
         else:
             names = [model]
+        if not names:
+            typer.echo("no models registered yet: nothing to re-analyse")
         for name in names:
             with window_progress("reanalyze") as on_window:
                 done = reanalyze(name, url=resolved, start=begin, end=finish, on_window=on_window)
