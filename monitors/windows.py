@@ -19,7 +19,7 @@ from storage import purge as storage_purge
 from storage.bulk import cast_table
 from storage.engine import get_engine, session_scope
 from storage.logs import log_table, role_column
-from storage.models import Model, QuarantinedRow
+from storage.models import Model, QuarantinedRow, WindowSummaryRow
 from storage.purge import PurgeOutcome
 from storage.registry import get_model, model_schema
 from storage.schema import DType, ModelSchema, Role
@@ -163,8 +163,9 @@ def purge_model(
     content is zeroed (``secure_delete``) and the write-ahead log truncated afterwards;
     ``vacuum`` also rebuilds the file (SQLite ``VACUUM``) or the model's log and the
     quarantine tables (PostgreSQL ``VACUUM FULL``), which takes time and locks
-    (docs/ingest.md, "Purge"). Stored metrics and reports are kept. Rows go in batches
-    of ``batch``.
+    (docs/ingest.md, "Purge"). Stored metrics, reports and window summaries are kept, but
+    the summaries' samples lose the purged rows (:func:`monitors.summaries.store.
+    strip_samples`). Rows go in batches of ``batch``.
     """
     engine = get_engine(url)
     with session_scope(engine) as session:
@@ -173,6 +174,10 @@ def purge_model(
         ts_phys = role_column(model, Role.TIMESTAMP).physical
         id_phys = role_column(model, Role.ID).physical
     before_us = to_micros(parse_time(before, option="before"))
+    from monitors.summaries.store import strip_samples
+
+    # the stored summaries' samples are rows too (first: one SQLite library at a time)
+    strip_samples(url, name, before_us=before_us)
     with bulk.bulk_connection(url) as conn:
         rows = storage_purge.purge_rows(
             conn,
@@ -185,7 +190,8 @@ def purge_model(
         )
         quarantined = storage_purge.purge_quarantine(conn, model_id=model.id, before_us=before_us)
         if vacuum:
-            storage_purge.vacuum(conn, [table, cast_table(QuarantinedRow.__table__)])
+            tables = [table, cast_table(QuarantinedRow.__table__)]
+            storage_purge.vacuum(conn, [*tables, cast_table(WindowSummaryRow.__table__)])
         # a checkpoint may wait for readers: only when something was deleted
         truncated = storage_purge.checkpoint(conn) if rows or quarantined or vacuum else True
     return PurgeOutcome(rows, quarantined, wal_truncated=truncated, vacuumed=vacuum)

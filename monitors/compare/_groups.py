@@ -24,6 +24,9 @@ REGRESSION_GROUP_METRICS = ("mae", "rmse")
 
 def _spread(rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Max − min and min / max over the last axis, ignoring undefined rates."""
+    if rates.shape[-1] == 0:  # no group at all (an empty window): undefined
+        nan = np.full(rates.shape[:-1], np.nan)
+        return nan, nan.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN is the answer
         high = np.nanmax(rates, axis=-1)

@@ -112,12 +112,12 @@ def _rows(url: str | None, name: str, start: datetime, end: datetime, analysed: 
     found = [
         (summary, spec)
         for ws, _, summary, spec in stored_summaries(url, name, start=start, end=end)
-        if ws == start and summary.n_rows == analysed
+        if ws == start and summary.n_rows == analysed and summary.sample.ids
     ]
     if len(found) != 1:
         log.warning(
-            "comparison of %s %s: %d of its %d analysed rows left and no summary of them; "
-            "compared on what is left",
+            "comparison of %s %s: %d of its %d analysed rows left and no sample of them "
+            "(purge removes the samples' rows too); compared on what is left",
             name,
             start.isoformat(),
             len(frame),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
 
@@ -234,3 +234,46 @@ def merge_counts(summaries: Sequence[WindowSummary]) -> WindowSummary:
         latency=None,
         sample=Sample((), (), (), n_seen=sum(s.n_rows for s in summaries), capacity=0),
     )
+
+
+def strip_samples(url: str | None, name: str, *, before_us: int) -> int:
+    """Remove from the stored summaries of model ``name`` the sample rows timed before
+    ``before_us`` (epoch µs): the per-row part of a summary goes with the rows on ``purge``.
+
+    A summary's counts, bins and cells are aggregates and stay (reports and re-analysis
+    read them after ``purge``); its uniform sample is rows — ids, features, sensitive
+    attributes — so it is cut like the log. A window whose sample lost rows is no longer
+    "complete": re-analysis reads its summary, and the checks that need rows (domain
+    classifier, SHAP, anomalies) see what is left. Returns how many summaries changed.
+    """
+    changed = 0
+    with session_scope(get_engine(url)) as session:
+        model = get_model(session, name)
+        specs: dict[str, SummarySpec | None] = {}
+        for row in stored.window_summaries(session, model):
+            if _micros(row.window_start) >= before_us:
+                continue
+            if row.spec_sha256 not in specs:
+                specs[row.spec_sha256] = stored_spec(session, model, row.spec_sha256)
+            spec = specs[row.spec_sha256]
+            data = decode(row.data)
+            sample = data["sample"]
+            if spec is None or spec.timestamp not in spec.sample_columns:
+                keep: list[int] = []  # cannot tell the rows' times: drop them all
+            else:
+                times = sample["values"][spec.sample_columns.index(spec.timestamp)]
+                keep = [i for i, t in enumerate(times) if t is not None and t >= before_us]
+            if len(keep) == len(sample["keys"]):
+                continue
+            sample["keys"] = [sample["keys"][i] for i in keep]
+            sample["ids"] = [sample["ids"][i] for i in keep]
+            sample["values"] = [[column[i] for i in keep] for column in sample["values"]]
+            row.data = encode(data)
+            changed += 1
+    return changed
+
+
+def _micros(value: datetime) -> int:
+    """Epoch microseconds of an aware (or UTC-naive) datetime."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return (aware - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)

@@ -77,3 +77,29 @@ def test_a_window_cut_by_a_purge_keeps_the_results_of_all_its_rows(sqlite_url: s
     assert again.windows_reanalyzed == 0  # new labels, but on what is left of the window
     [(_, _, kept, _)] = stored_summaries(sqlite_url, MODEL)
     assert (kept.n_rows, kept.n_labelled) == (120, 10)
+
+
+def test_purge_cuts_the_purged_rows_out_of_the_stored_samples(sqlite_url: str) -> None:
+    import gzip
+
+    from sqlalchemy import select
+
+    from monitors.windows import purge
+    from storage.models import WindowSummaryRow
+
+    client = register(sqlite_url)
+    rows = production(2, rows=100)
+    client.log(MODEL, rows)
+    run_pass(url=sqlite_url, now=START + 3 * DAY, alerts=False)
+    cutoff = START + DAY + timedelta(hours=12)
+    purge(sqlite_url, MODEL, cutoff)
+    gone = rows[rows["ts"] < pd.Timestamp(cutoff)]
+    kept_rows = rows[rows["ts"] >= pd.Timestamp(cutoff)]
+    assert 100 < len(gone) < 200
+    first, second = (s for _, _, s, _ in stored_summaries(sqlite_url, MODEL))
+    assert (first.n_rows, second.n_rows) == (100, 100)  # the counts stay
+    assert first.sample.ids == () and not first.sample.complete
+    assert set(second.sample.ids) == set(kept_rows["id"])
+    with session_scope(get_engine(sqlite_url)) as session:
+        blobs = [gzip.decompress(b) for b in session.scalars(select(WindowSummaryRow.data))]
+    assert not any(pid.encode() in blob for pid in gone["id"] for blob in blobs)
