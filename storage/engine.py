@@ -264,8 +264,14 @@ def _stored_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except (OperationalError, ProgrammingError):
-        return None  # no table yet: a new database
+    except ProgrammingError:
+        return None  # PostgreSQL: no table yet, a new database
+    except OperationalError as exc:
+        if "no such table" in str(exc.orig):
+            return None  # SQLite: a new database
+        raise DatabaseUnavailableError(
+            f"cannot open the database at {redact(str(engine.url))}: {exc.orig}"
+        ) from exc
 
 
 def upgrade(engine: Engine) -> str | None:
