@@ -155,12 +155,13 @@ def _percentile(
 
 
 def normal_intervals(
-    cells: fc.FloatArray, names: list[str], confidence: float
+    cells: fc.FloatArray, names: list[str], confidence: float, centre: float = 0.0
 ) -> dict[str, Interval]:
     """Per-group normal (CLT) intervals of the regression metrics from summed statistics.
 
     ``cells`` are per group ``(count, sum_prediction, n_labelled, sum_abs_error,
-    sum_prediction_sq, sum_abs_error_sq)``. ``mean_prediction`` and ``mae``: the mean
+    sum_prediction_centred_sq, sum_abs_error_sq)``, the prediction squares of
+    ``prediction - centre``. ``mean_prediction`` and ``mae``: the mean
     +- t(n - 1) * s / sqrt(n) with the sample standard deviation ``s`` (Student's t
     quantile; NaN below 2 rows);
     ``count``: the binomial count of the group among the set's rows, +- z * sqrt(N p (1-p)).
@@ -170,10 +171,13 @@ def normal_intervals(
     z = float(norm.ppf(0.5 + confidence / 2))
     n, n_lab = cells[:, 0], cells[:, 2]
 
-    def mean_interval(total: fc.FloatArray, squares: fc.FloatArray, k: fc.FloatArray) -> Interval:
+    def mean_interval(
+        total: fc.FloatArray, squares: fc.FloatArray, k: fc.FloatArray, shift: float = 0.0
+    ) -> Interval:
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = total / k
-            var = np.maximum(squares - k * mean * mean, 0.0) / (k - 1)
+            centred = mean - shift  # the squares are of (x - shift)
+            var = np.maximum(squares - k * centred * centred, 0.0) / (k - 1)
             quantile = t.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1))
             half = np.where(k >= 2, quantile * np.sqrt(var / k), np.nan)
         return mean - half, mean + half
@@ -182,7 +186,7 @@ def normal_intervals(
     share = n / rows if rows else np.zeros_like(n)
     half = z * np.sqrt(rows * share * (1 - share))
     out: dict[str, Interval] = {"count": (np.maximum(n - half, 0.0), n + half)}
-    out["mean_prediction"] = mean_interval(cells[:, 1], cells[:, 4], n)
+    out["mean_prediction"] = mean_interval(cells[:, 1], cells[:, 4], n, centre)
     out["mae"] = mean_interval(cells[:, 3], cells[:, 5], n_lab)
     return {name: out[name] for name in names if name in out}
 
@@ -204,7 +208,8 @@ def _set_estimates(
         if not boot and window.base.shape[-1] >= 6:  # from a summary: sums of squares
             method = NORMAL
             cells = fc.aggregate(window.base, s.membership, lead=0)
-            intervals.update(normal_intervals(cells, window.metric_names, confidence))
+            found = normal_intervals(cells, window.metric_names, confidence, window.centre)
+            intervals.update(found)
         disparity_intervals: dict[str, Interval] = {}
     else:
         method = fi.WILSON

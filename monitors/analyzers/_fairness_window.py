@@ -43,6 +43,8 @@ class CodedWindow:
     with_labels: bool
     n_rows: int
     n_missing_prediction: int
+    centre: float = 0.0
+    """Regression from a summary: the constant its prediction squares are centred on."""
 
 
 def positive_class(schema: ModelSchema, config: FairnessConfig) -> Scalar | None:

@@ -24,7 +24,7 @@ from monitors.analyzers._fairness_types import DISPARITIES, LABEL_DISPARITIES, F
 from monitors.analyzers._fairness_window import CodedWindow, positive_class
 from monitors.analyzers.fairness import FairnessReport, _report
 from monitors.errors import SchemaError
-from monitors.summaries.types import Value, WindowSummary, cell_order
+from monitors.summaries.types import SummarySpec, Value, WindowSummary, cell_order
 from storage.schema import ModelSchema, Scalar, Task
 
 
@@ -117,9 +117,18 @@ def _regression(
 
 
 def coded_from_summary(
-    summary: WindowSummary, attrs: list[str], *, schema: ModelSchema, config: FairnessConfig
+    summary: WindowSummary,
+    attrs: list[str],
+    *,
+    schema: ModelSchema,
+    config: FairnessConfig,
+    centre: float | None = None,
 ) -> CodedWindow:
-    """The :class:`CodedWindow` of the row path, rebuilt from the summary's cells."""
+    """The :class:`CodedWindow` of the row path, rebuilt from the summary's cells.
+
+    ``centre``: the spec's ``label_shift`` (regression prediction squares are centred on
+    it); without it a regression window gets no intervals.
+    """
     order = [c.name for c in schema.sensitive]
     positions = [order.index(a) for a in attrs]
     with_labels = schema.label is not None
@@ -128,8 +137,8 @@ def coded_from_summary(
     if schema.task is Task.REGRESSION:
         kind = "regression"
         fine, base, names = _regression(summary, positions, schema)
-        if not config.n_bootstrap:  # no intervals asked for, as on the row path
-            base = base[:, :4]
+        if not config.n_bootstrap or centre is None:  # no intervals asked for (as on the
+            base = base[:, :4]  # row path), or the squares' centre unknown
         disparity_names: list[str] = []
     else:
         kind = "classification"
@@ -152,6 +161,7 @@ def coded_from_summary(
         with_labels=with_labels,
         n_rows=int(sum(summary.fairness.counts)),
         n_missing_prediction=summary.n_missing_prediction,
+        centre=centre or 0.0,
     )
 
 
@@ -161,8 +171,12 @@ def group_fairness_from_summary(
     schema: ModelSchema,
     config: FairnessConfig,
     sensitive: Sequence[str] | None = None,
+    spec: SummarySpec | None = None,
 ) -> FairnessReport:
     """:func:`monitors.analyzers.fairness.group_fairness` from a window summary.
+
+    ``spec`` (the summary's): a regression model's per-group intervals need it (the
+    centre of the prediction squares); classification reads only the cells.
 
     Raises
     ------
@@ -178,7 +192,8 @@ def group_fairness_from_summary(
             "fairness: the window summary has no fairness cells (its sensitive columns were "
             "not in the data); expected cells over " + repr(attrs)
         )
-    window = coded_from_summary(summary, attrs, schema=schema, config=config)
+    centre = spec.label_shift if spec is not None else None
+    window = coded_from_summary(summary, attrs, schema=schema, config=config, centre=centre)
     sets = fg.build_sets(window.fine, attrs, config)
     estimates = estimate_sets(window, sets, confidence=config.confidence)
     return _report(window, sets, estimates, attrs, schema=schema, config=config)

@@ -163,7 +163,7 @@ def summary_records(
     )
     if schema.sensitive and summary.n_rows:
         records += fairness_analyzer.fairness_records(
-            group_fairness_from_summary(summary, schema=schema, config=cfg.fairness)
+            group_fairness_from_summary(summary, schema=schema, config=cfg.fairness, spec=spec)
         )
     if ctx.explainer is not None and len(sample):
         ordered = sample.sort_values([schema.timestamp.name, schema.id.name], kind="stable")

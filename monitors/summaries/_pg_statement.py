@@ -157,7 +157,8 @@ def _sums(cols: LogColumns, spec: SummarySpec) -> list[ColumnElement[Any]]:
         pred, label = cast(cols.col(spec.prediction), Double), cast(cols.col(spec.label), Double)
         both = and_(_present(cols, spec.prediction), _present(cols, spec.label))
         err = func.abs(label - pred)
-        centred = label - literal(spec.label_shift, Double)
+        shift = literal(spec.label_shift, Double)
+        centred = label - shift
         return [
             func.count().filter(_present(cols, spec.prediction)),  # rows with a prediction
             func.sum(pred).filter(_present(cols, spec.prediction)),
@@ -167,7 +168,7 @@ def _sums(cols: LogColumns, spec: SummarySpec) -> list[ColumnElement[Any]]:
             func.sum(centred).filter(both),
             func.sum(centred * centred).filter(both),
             func.sum(err / func.greatest(func.abs(label), literal(EPS, Double))).filter(both),
-            func.sum(pred * pred).filter(_present(cols, spec.prediction)),
+            func.sum((pred - shift) * (pred - shift)).filter(_present(cols, spec.prediction)),
         ]
     if spec.score is None or spec.label is None:
         return []

@@ -167,7 +167,8 @@ def _regression_groups(frame: pd.DataFrame, spec: SummarySpec) -> Cells:
             "err": np.where(labelled, np.abs(pred - np.where(labelled, label, 0.0)), 0.0),
         }
     )
-    work["pred_sq"], work["err_sq"] = work["pred"] ** 2, work["err"] ** 2
+    work["pred_sq"] = (work["pred"] - spec.label_shift) ** 2
+    work["err_sq"] = work["err"] ** 2
     keys = [frame[s].reset_index(drop=True).rename(f"s{i}") for i, s in enumerate(spec.sensitive)]
     grouped = work.groupby(keys, dropna=False, sort=False)
     sizes, sums = grouped.size(), grouped.sum()

@@ -239,7 +239,8 @@ def _sums(df: Any, spec: SummarySpec, cols: SourceColumns) -> list[Any]:
             (both, centred),
             (both, centred * centred),
             (both, ape),
-            (has_pred, pred * pred),  # per-group squares: regression fairness intervals
+            # per-group squares (centred): regression fairness intervals
+            (has_pred, (pred - F.lit(spec.label_shift)) * (pred - F.lit(spec.label_shift))),
         ]
         return [F.when(c, t) for c, t in terms]
     if spec.score is None or spec.label is None:

@@ -129,9 +129,10 @@ def build_spec(
             categorical.append(CategoricalSpec(spec.name, _categories(series), spec.dtype.value))
     shift = 0.0
     label = schema.label
-    if label is not None and not schema.task.is_classification and label.name in reference:
-        values, _, _ = finite_values(reference[label.name])
-        shift = float(values.mean()) if values.size else 0.0
+    centre = label.name if label is not None else schema.prediction.name
+    if not schema.task.is_classification and centre in reference:
+        values, _, _ = finite_values(reference[centre])  # the label's mean, else the
+        shift = float(values.mean()) if values.size else 0.0  # prediction's
     return SummarySpec(
         reference_version=reference_version,
         task=schema.task.value,

@@ -96,8 +96,9 @@ class SummarySpec:
     the calibration bins' inner edges, so the expected calibration error is exact)."""
     latency_edges: tuple[float, ...]
     label_shift: float
-    """Regression: label sums are of ``label - label_shift`` (the reference mean), so that
-    R² keeps its precision."""
+    """Regression: label sums are of ``label - label_shift`` (the reference label's mean, or
+    the prediction's without a label), so that R² keeps its precision; the per-group sums
+    of squares of predictions are of ``prediction - label_shift`` too."""
     top_k: int
     """Unseen categories kept with their own count per column (the rest: one total)."""
     sample_size: int
@@ -127,10 +128,12 @@ REGRESSION_GROUP_SUMS = (
     "sum_prediction",
     "n_labelled",
     "sum_abs_error",
-    "sum_prediction_sq",
+    "sum_prediction_centred_sq",
     "sum_abs_error_sq",
 )
-"""The per-group sums of a regression model's fairness cells (rows with a prediction)."""
+"""The per-group sums of a regression model's fairness cells (rows with a prediction);
+the squares of predictions are of ``prediction - label_shift`` (no cancellation when the
+predictions' mean is large against their spread)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ def test_normal_intervals_match_the_row_bootstrap(spec_and_schema) -> None:
     config = FairnessConfig(n_bootstrap=2_000)
     by_rows = group_fairness(rows, schema=schema, config=config)
     by_summary = group_fairness_from_summary(
-        summarize_frame(rows, spec), schema=schema, config=config
+        summarize_frame(rows, spec), schema=schema, config=config, spec=spec
     )
     for metric in ("mean_prediction", "mae"):
         boot, normal = _estimates(by_rows, metric), _estimates(by_summary, metric)
@@ -104,7 +104,7 @@ def test_no_intervals_when_n_bootstrap_is_zero(spec_and_schema) -> None:
     spec, schema = spec_and_schema
     rows = _window(5_000, np.random.default_rng(3))
     report = group_fairness_from_summary(
-        summarize_frame(rows, spec), schema=schema, config=FairnessConfig(n_bootstrap=0)
+        summarize_frame(rows, spec), schema=schema, config=FairnessConfig(n_bootstrap=0), spec=spec
     )
     for g in report.groups:
         est = g.estimate("mean_prediction")
@@ -119,7 +119,7 @@ def test_normal_interval_coverage(spec_and_schema) -> None:
     hits = {(m, g): 0 for m in ("mean_prediction", "mae") for g in SHARES}
     for _ in range(windows):
         report = group_fairness_from_summary(
-            summarize_frame(_window(4_400, rng), spec), schema=schema, config=config
+            summarize_frame(_window(4_400, rng), spec), schema=schema, config=config, spec=spec
         )
         for metric, truth in (("mean_prediction", TRUE_MEAN), ("mae", TRUE_MAE)):
             for group, (low, high, _) in _estimates(report, metric).items():
@@ -129,3 +129,35 @@ def test_normal_interval_coverage(spec_and_schema) -> None:
     print("coverage", coverage)
     assert min(v for (_, g), v in coverage.items() if g != "small") >= 0.93, coverage
     assert min(v for (_, g), v in coverage.items() if g == "small") >= 0.895, coverage
+
+
+def test_large_predictions_keep_their_interval(spec_and_schema) -> None:
+    # predictions near 1e9 with a spread of ~1: raw sums of squares would cancel to noise
+    _, schema = spec_and_schema
+    rng = np.random.default_rng(5)
+    reference, rows = _window(5_000, rng), _window(20_000, rng)
+    for frame in (reference, rows):
+        frame["pred"] = frame["pred"] + 1e9
+        frame["label"] = frame["label"] + 1e9
+    spec = build_spec(reference, schema=schema, reference_version=1, drift=DriftConfig())
+    config = FairnessConfig(n_bootstrap=1_000)
+    by_rows = group_fairness(rows, schema=schema, config=config)
+    by_summary = group_fairness_from_summary(
+        summarize_frame(rows, spec), schema=schema, config=config, spec=spec
+    )
+    boot, normal = _estimates(by_rows, "mean_prediction"), _estimates(by_summary, "mean_prediction")
+    for group, (low, high, _) in normal.items():
+        b_low, b_high, _ = boot[group]
+        width = b_high - b_low
+        assert 0 < width < 1  # sd ~1: the interval is a fraction of one
+        assert abs((high - low) - width) <= 0.2 * width, group
+
+
+def test_without_the_spec_a_regression_summary_has_no_intervals(spec_and_schema) -> None:
+    spec, schema = spec_and_schema
+    rows = _window(5_000, np.random.default_rng(6))
+    report = group_fairness_from_summary(
+        summarize_frame(rows, spec), schema=schema, config=FairnessConfig(n_bootstrap=100)
+    )
+    est = report.groups[0].estimate("mean_prediction")
+    assert (est.ci_low, est.ci_high, est.interval_method) == (None, None, None)
