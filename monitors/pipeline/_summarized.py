@@ -59,6 +59,9 @@ __all__ = [
     "analyze_from_summary",
     "analyze_summarized",
     "due_again",
+    "needs_analysis",
+    "next_row",
+    "window_quarantine",
     "executor_for",
     "store_analysed",
     "stored_counts_of",
@@ -77,22 +80,36 @@ class _Occupied:
     n_labels: int | None = None
 
 
-def _from_micros(value: int) -> datetime | None:
-    """An aware UTC datetime from epoch microseconds; ``None`` past the years it holds."""
-    try:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
-    except OverflowError:
-        return None
+_FIRST_WINDOWABLE = datetime(2, 1, 1, tzinfo=UTC)  # rows before year 1 are never analysed
 
 
-def _store_windows(engine: Any, model: Model, now: datetime) -> list[_Occupied]:
-    """Closed windows holding rows in the store's log table (one index seek each)."""
+def next_row(engine: Any, model: Model) -> Callable[[datetime | None], datetime | None]:
+    """Asks the store for its first row at or after a time: the windows that hold rows."""
 
     def ask(at: datetime | None) -> datetime | None:
         with engine.connect() as conn:
             value = next_timestamp(conn, model, None if at is None else to_micros(at))
-        return None if value is None else _from_micros(value)
+        if value is None:
+            return None
+        try:
+            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
+        except OverflowError:  # beyond the years datetime holds: no window can close there
+            return None if value > 0 else ask(_FIRST_WINDOWABLE)
 
+    return ask
+
+
+def window_quarantine(engine: Any, model: Model, window: Window) -> Mapping[str, int]:
+    """Quarantined rows of a window by reason (the quality analyzer's input)."""
+    with session_scope(engine) as session:
+        return quarantine_counts(
+            session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
+        )
+
+
+def _store_windows(engine: Any, model: Model, now: datetime) -> list[_Occupied]:
+    """Closed windows holding rows in the store's log table (one index seek each)."""
+    ask = next_row(engine, model)
     return [_Occupied(w) for w in occupied_windows(ask, model.window, now=now)]
 
 
@@ -179,17 +196,21 @@ def summary_records(
     return records
 
 
-def _needs_analysis(
-    engine: Any, model: Model, schema: ModelSchema, occupied: _Occupied, previous: Any
+def needs_analysis(
+    engine: Any,
+    model: Model,
+    schema: ModelSchema,
+    window: Window,
+    previous: Any,
+    counts: tuple[int, int] | None = None,
 ) -> bool:
-    """A window not analysed yet, or due again (:func:`due_again`)."""
+    """A window not analysed yet, or due again (:func:`due_again`); ``counts`` (rows,
+    labels) when the executor knows them up front, else they are read from the store."""
     if previous is None:
         return True
     if previous.n_labels >= previous.n_rows or schema.label is None:
         return False
-    if occupied.n_rows is not None and occupied.n_labels is not None:  # a Spark source
-        return due_again(previous, (occupied.n_rows, occupied.n_labels))
-    return due_again(previous, stored_counts_of(engine, model, occupied.window))
+    return due_again(previous, counts or stored_counts_of(engine, model, window))
 
 
 def analyze_from_summary(
@@ -291,7 +312,8 @@ def analyze_summarized(
         ctx: Any = None
         for occupied in _windows(engine, model, schema, executor, now):
             window, previous = occupied.window, runs.get(occupied.window.start)
-            if not _needs_analysis(engine, model, schema, occupied, previous):
+            known = None if occupied.n_rows is None else (occupied.n_rows, occupied.n_labels or 0)
+            if not needs_analysis(engine, model, schema, window, previous, known):
                 continue
             if spec is None:
                 spec = build_spec(
@@ -306,10 +328,7 @@ def analyze_summarized(
                 continue
             if ctx is None:
                 ctx = prepare(model, schema, config, reference, version, scorer, engine)
-            with session_scope(engine) as session:
-                quarantined = quarantine_counts(
-                    session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
-                )
+            quarantined = window_quarantine(engine, model, window)
             records = analyze_from_summary(ctx, window_summary, spec, quarantined, analyze)
             summary.metrics_stored += store_analysed(
                 engine,

@@ -32,16 +32,21 @@ from typing import Any
 from monitors.config import model_config
 from monitors.errors import ConfigError
 from monitors.pipeline._compare import compare_pass
-from monitors.pipeline._summarized import analyze_from_summary, store_analysed, stored_counts_of
+from monitors.pipeline._summarized import (
+    analyze_from_summary,
+    store_analysed,
+    stored_counts_of,
+    window_quarantine,
+)
 from monitors.pipeline.run import _analyze, _prepare, _window_summary
 from monitors.pipeline.windows import Window
 from monitors.summaries.executor import executor_for
 from monitors.summaries.spec import layout_matches
 from monitors.summaries.store import stored_summaries
-from monitors.windows import load_window, to_micros
+from monitors.windows import load_window
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
-from storage.metrics import quarantine_counts, window_runs
+from storage.metrics import window_runs
 from storage.models import Model
 from storage.registry import get_model, load_reference, model_schema
 
@@ -132,10 +137,7 @@ def _records(
     if ctx is None:
         return f"reference version {run.reference_version} is no longer stored"
     engine, model = contexts.engine, contexts.model
-    with session_scope(engine) as session:
-        quarantined = quarantine_counts(
-            session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
-        )
+    quarantined = window_quarantine(engine, model, window)
     stored_rows = stored_counts_of(engine, model, window)[0]
     if not (in_memory and stored_rows == run.n_rows > 0):
         found = _summary_of(url, model.name, window)

@@ -40,20 +40,20 @@ from monitors.pipeline._compare import compare_pass
 from monitors.pipeline._estimated import EstimationStage, prepare_estimation
 from monitors.pipeline._summarized import (
     analyze_summarized,
-    due_again,
     executor_for,
+    needs_analysis,
+    next_row,
     store_analysed,
-    stored_counts_of,
+    window_quarantine,
 )
 from monitors.pipeline.windows import Window, occupied_windows
 from monitors.summaries.memory import summarize_frame
 from monitors.summaries.spec import build_spec
 from monitors.summaries.types import SummarySpec, WindowSummary
-from monitors.windows import load_window, purge, to_micros
+from monitors.windows import load_window, purge
 from storage.engine import get_engine, session_scope
 from storage.locks import model_lock
-from storage.logs import next_timestamp
-from storage.metrics import quarantine_counts, window_runs
+from storage.metrics import window_runs
 from storage.models import Model
 from storage.registry import get_model, list_models, load_reference, model_schema
 from storage.schema import ModelSchema
@@ -108,13 +108,6 @@ class _Context:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-_FIRST_WINDOWABLE = datetime(2, 1, 1, tzinfo=UTC)  # rows before year 1 are never analysed
-
-
-def _from_micros(value: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(value))
 
 
 def _explainer(ctx: _Context, session: Any, scorer: Scorer | None) -> None:
@@ -176,22 +169,6 @@ def _analyze(
     if ctx.anomalies is not None:
         records += ctx.anomalies.records(frame)
     return records
-
-
-def _next_row(engine: Any, model: Model) -> Callable[[datetime | None], datetime | None]:
-    """Asks the store for its first row at or after a time: the windows that hold rows."""
-
-    def ask(at: datetime | None) -> datetime | None:
-        with engine.connect() as conn:
-            value = next_timestamp(conn, model, None if at is None else to_micros(at))
-        if value is None:
-            return None
-        try:
-            return _from_micros(value)
-        except OverflowError:  # beyond the years datetime holds: no window can close there
-            return None if value > 0 else ask(_FIRST_WINDOWABLE)
-
-    return ask
 
 
 def _window_summary(ctx: _Context, frame: pd.DataFrame) -> WindowSummary | None:
@@ -265,19 +242,16 @@ def analyze_model(
         if ref is None:
             summary.skipped[name] = "no reference dataset (set one with Client.set_reference)"
             return summary
-        next_row = _next_row(engine, model)
-        if next_row(None) is None:
+        ask = next_row(engine, model)
+        if ask(None) is None:
             summary.skipped[name] = "no predictions logged yet"
             return summary
         version, reference = ref
         ctx: _Context | None = None
-        for window in occupied_windows(next_row, model.window, now=now):
+        for window in occupied_windows(ask, model.window, now=now):
             previous = runs.get(window.start)
-            if previous is not None:
-                if previous.n_labels >= previous.n_rows or schema.label is None:
-                    continue
-                if not due_again(previous, stored_counts_of(engine, model, window)):
-                    continue
+            if not needs_analysis(engine, model, schema, window, previous):
+                continue
             frame = load_window(url, name, window.start, window.end)
             if previous is None and frame.empty:
                 continue
@@ -285,10 +259,7 @@ def analyze_model(
                 ctx = _prepare(model, schema, config, reference, version, scorer, engine)
                 if ctx.estimated is not None and ctx.estimated.skipped:
                     summary.skipped[f"{name} (estimated performance)"] = ctx.estimated.skipped
-            with session_scope(engine) as session:
-                quarantined = quarantine_counts(
-                    session, model, start_us=to_micros(window.start), end_us=to_micros(window.end)
-                )
+            quarantined = window_quarantine(engine, model, window)
             records = _analyze(ctx, frame, quarantined)
             summary.metrics_stored += _store(
                 engine, ctx, window, frame, records, replace=previous is not None
